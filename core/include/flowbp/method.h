@@ -1,0 +1,68 @@
+// The interface every method plugin implements. Torch-free: a method only
+// decides a Plan; the engine builds the autograd graph from it.
+#pragma once
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "flowbp/params.h"
+#include "flowbp/plan.h"
+#include "flowbp/samplers.h"
+#include "flowbp/schedule.h"
+
+namespace flowbp {
+
+// The paper's four design axes (Table 1), as the method declares them.
+struct DesignAxes {
+  std::string reward_input;  // e.g. "posterior mean", "endpoint connector"
+  std::string active_set;    // e.g. "{k}, k ~ U{1..W}"
+  std::string weights;       // e.g. "Tweedie t_k", "Lagrange quadrature"
+  std::string bridge;        // e.g. "none", "connector, beta"
+};
+
+struct MethodInfo {
+  std::string name;         // registry key, e.g. "flowbp-lagrange"
+  std::string display_name; // e.g. "FlowBP-Lagrange"
+  std::string description;  // one line
+  std::string citation;     // one line
+  DesignAxes axes;
+};
+
+struct PlanContext {
+  const Schedule& schedule;
+  std::mt19937_64& rng;  // the index-selection stream (separate from noise and data)
+  int steps() const { return schedule.steps(); }
+};
+
+class Method {
+ public:
+  virtual ~Method();
+  virtual MethodInfo info() const = 0;
+  virtual std::vector<ParamSpec> params() const = 0;
+  // Checks that need the run's shape (K ≤ N, …); throws SettingError naming the key.
+  virtual void validate(const ParamValues& params, int steps) const;
+  // An upper bound on |A| for these settings: the width of the logged active-set column.
+  virtual int max_active(const ParamValues& params, int steps) const = 0;
+  virtual Plan plan(const ParamValues& params, const PlanContext& ctx) const = 0;
+};
+
+// Settings several methods share, declared once so names, defaults and ranges agree.
+namespace common_params {
+ParamSpec beta(double def);
+ParamSpec grad_rescale_strength();
+ParamSpec trajectory_weighting(bool def);
+ParamSpec trajectory_weighting_normalize();
+ParamSpec residual_floor();
+ParamSpec leap_sampler();  // "dirichlet" | "uniform" | "midpoint"
+std::vector<ParamSpec> dirichlet();  // alpha1..3, r_min, r_max (−1 = N−1), l1_max (−1 = none)
+ParamSpec late_bias_gamma(double def);
+// Fills a plan's trajectory-weighting fields from the shared settings (when declared).
+void apply_weighting(const ParamValues& params, Plan& plan);
+// (j, s) from the method's leap_sampler and Dirichlet settings.
+LeapIndices sample_leap(const ParamValues& params, const PlanContext& ctx);
+// Shape checks for the leap settings (r_min < r_max ≤ N − 1, N ≥ 2).
+void validate_leap(const ParamValues& params, int steps);
+}  // namespace common_params
+
+}  // namespace flowbp

@@ -1,0 +1,47 @@
+// Finds, loads and checks method plugins; the one place that calls dlopen.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "flowbp/method.h"
+
+namespace flowbp {
+
+struct PluginError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct LoadedMethod {
+  const Method* method = nullptr;
+  std::string path;  // the shared module it came from
+};
+
+class Registry {
+ public:
+  // Loads one shared module; throws PluginError for a missing file, a library that
+  // is not a plugin, another ABI version, or a duplicate method name.
+  const Method& load_file(const std::string& path);
+  // Loads every flowbp_method_*.so in a directory; throws PluginError if it is missing.
+  void load_directory(const std::string& dir);
+  // The default search path: --plugin-dir entries, then FLOWBP_PLUGIN_PATH, the
+  // build tree's plugin folder, and the install folder.
+  void load_search_path(const std::vector<std::string>& extra_dirs = {});
+
+  // Throws SettingError with "did you mean" for an unknown name.
+  const Method& get(const std::string& name) const;
+  bool has(const std::string& name) const { return methods_.count(name) != 0; }
+  std::vector<std::string> names() const;
+  const std::map<std::string, LoadedMethod>& all() const { return methods_; }
+
+  static std::vector<std::string> default_search_dirs(const std::vector<std::string>& extra_dirs);
+
+ private:
+  std::map<std::string, LoadedMethod> methods_;
+};
+
+// Resolves a method's settings: defaults, names, types, ranges and the shape checks.
+ParamValues resolve_method_params(const Method& method,
+                                  const std::map<std::string, ParamValue>& given, int steps);
+
+}  // namespace flowbp

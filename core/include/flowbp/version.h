@@ -1,0 +1,4 @@
+#pragma once
+namespace flowbp {
+const char* version();
+}

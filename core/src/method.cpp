@@ -1,0 +1,86 @@
+#include "flowbp/method.h"
+
+#include <limits>
+
+namespace flowbp {
+
+Method::~Method() = default;
+
+void Method::validate(const ParamValues& /*params*/, int /*steps*/) const {}
+
+namespace common_params {
+
+ParamSpec beta(double def) {
+  return ParamSpec::real("beta", def, 0.0, 1.0, "gradient scale of the bridge's nested path (Eq. 4, i = s)");
+}
+ParamSpec grad_rescale_strength() {
+  return ParamSpec::real("grad_rescale_strength", 1.0, 0.0, 1.0,
+                         "g in rho = 1 + g (rho_full - 1); 0 turns gradient rescaling off (Eq. 42-43)");
+}
+ParamSpec trajectory_weighting(bool def) {
+  return ParamSpec::boolean("trajectory_weighting", def,
+                            "weight each sample by 1/(max(d_s,tau_r)+max(d_0,tau_r)) (Eq. 33-34)");
+}
+ParamSpec trajectory_weighting_normalize() {
+  return ParamSpec::boolean("trajectory_weighting_normalize", false,
+                            "rescale trajectory weights to batch mean 1 (the authors' code does not)");
+}
+ParamSpec residual_floor() {
+  return ParamSpec::real("residual_floor", 0.1, 1e-9, std::nullopt, "tau_r, the floor on connector residuals");
+}
+ParamSpec leap_sampler() {
+  return ParamSpec::choice("leap_sampler", "dirichlet", {"dirichlet", "uniform", "midpoint"},
+                           "how (j, s) are drawn: Dirichlet partition (Eq. 35-39), LeapAlign's uniform pair, or fixed midpoint");
+}
+std::vector<ParamSpec> dirichlet() {
+  return {
+      ParamSpec::real("alpha1", 1.0, 1e-3, 1e3, "Dirichlet concentration of l1 (places j) (reconstructed default)"),
+      ParamSpec::real("alpha2", 1.0, 1e-3, 1e3, "Dirichlet concentration of l2 (the gap j - s)"),
+      ParamSpec::real("alpha3", 1.0, 1e-3, 1e3, "Dirichlet concentration of l3 (places s)"),
+      ParamSpec::integer("r_min", 0, 0, std::nullopt, "smallest reverse index r = N - i a leap may use"),
+      ParamSpec::integer("r_max", -1, -1, std::nullopt, "largest reverse index; -1 means N - 1"),
+      ParamSpec::integer("l1_max", -1, -1, std::nullopt, "cap on l1, overflow moves to l3; -1 means no cap"),
+  };
+}
+ParamSpec late_bias_gamma(double def) {
+  return ParamSpec::real("late_bias_gamma", def, 0.0, 50.0,
+                         "gamma of the late-biased active-set sampler p(i) ~ (1 - t_i + 1/N)^gamma (reconstructed)");
+}
+
+void apply_weighting(const ParamValues& params, Plan& plan) {
+  if (params.has("trajectory_weighting")) plan.trajectory_weighting = params.get_bool("trajectory_weighting");
+  if (params.has("trajectory_weighting_normalize"))
+    plan.trajectory_weighting_normalize = params.get_bool("trajectory_weighting_normalize");
+  if (params.has("residual_floor")) plan.residual_floor = params.get_real("residual_floor");
+}
+
+LeapIndices sample_leap(const ParamValues& params, const PlanContext& ctx) {
+  const int n = ctx.steps();
+  const int r_min = static_cast<int>(params.get_int("r_min"));
+  const int r_max = static_cast<int>(params.get_int("r_max"));
+  const std::string& sampler = params.get_choice("leap_sampler");
+  if (sampler == "uniform") return sample_uniform_leap(n, r_min, r_max, ctx.rng);
+  if (sampler == "midpoint") return midpoint_leap(n, r_min, r_max);
+  DirichletSettings d;
+  d.alpha[0] = params.get_real("alpha1");
+  d.alpha[1] = params.get_real("alpha2");
+  d.alpha[2] = params.get_real("alpha3");
+  d.r_min = r_min;
+  d.r_max = r_max;
+  d.l1_max = static_cast<int>(params.get_int("l1_max"));
+  return sample_dirichlet_leap(n, d, ctx.rng);
+}
+
+void validate_leap(const ParamValues& params, int steps) {
+  if (steps < 2) throw SettingError("sampling.steps = " + std::to_string(steps) + ": a leap method needs N >= 2");
+  const auto r_min = params.get_int("r_min");
+  auto r_max = params.get_int("r_max");
+  if (r_max < 0) r_max = steps - 1;
+  if (r_max > steps - 1)
+    throw SettingError("method.r_max = " + std::to_string(r_max) + " must be <= N - 1 = " + std::to_string(steps - 1));
+  if (r_min >= r_max)
+    throw SettingError("method.r_min = " + std::to_string(r_min) + " must be < r_max = " + std::to_string(r_max));
+}
+
+}  // namespace common_params
+}  // namespace flowbp

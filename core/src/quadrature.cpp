@@ -1,0 +1,66 @@
+#include "flowbp/quadrature.h"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace flowbp {
+
+std::vector<int> spread_supports(int from, int to_inclusive, int count) {
+  if (count < 1) throw std::invalid_argument("support count P must be >= 1");
+  if (to_inclusive > from) throw std::invalid_argument("supports run from a larger to a smaller index");
+  std::vector<int> out;
+  if (count == 1) return {from};
+  for (int p = 0; p < count; ++p) {
+    int idx = from - static_cast<int>(std::lround(static_cast<double>(p) * (from - to_inclusive) / (count - 1)));
+    if (out.empty() || out.back() != idx) out.push_back(idx);
+  }
+  return out;
+}
+
+namespace {
+
+// Coefficients of Π_{q≠p}(t − n_q)/(n_p − n_q) as a polynomial in t, lowest order first.
+std::vector<double> basis_polynomial(const std::vector<double>& nodes, std::size_t p) {
+  std::vector<double> coef = {1.0};
+  for (std::size_t q = 0; q < nodes.size(); ++q) {
+    if (q == p) continue;
+    double denom = nodes[p] - nodes[q];
+    if (denom == 0) throw std::invalid_argument("Lagrange nodes must be distinct");
+    std::vector<double> next(coef.size() + 1, 0.0);
+    for (std::size_t k = 0; k < coef.size(); ++k) {
+      next[k + 1] += coef[k] / denom;
+      next[k] -= coef[k] * nodes[q] / denom;
+    }
+    coef.swap(next);
+  }
+  return coef;
+}
+
+double integrate(const std::vector<double>& coef, double lo, double hi) {
+  double sum = 0;
+  for (std::size_t k = 0; k < coef.size(); ++k)
+    sum += coef[k] * (std::pow(hi, k + 1) - std::pow(lo, k + 1)) / static_cast<double>(k + 1);
+  return sum;
+}
+
+}  // namespace
+
+std::vector<double> lagrange_weights(const std::vector<double>& nodes, double lo, double hi) {
+  if (nodes.empty()) throw std::invalid_argument("Lagrange rule needs at least one node");
+  std::vector<double> w(nodes.size());
+  for (std::size_t p = 0; p < nodes.size(); ++p) w[p] = integrate(basis_polynomial(nodes, p), lo, hi);
+  return w;
+}
+
+std::vector<double> uniform_weights(std::size_t count, double lo, double hi) {
+  if (count == 0) throw std::invalid_argument("uniform rule needs at least one node");
+  return std::vector<double>(count, (hi - lo) / static_cast<double>(count));
+}
+
+std::vector<double> euler_weights(const Schedule& schedule, int from, int to) {
+  std::vector<double> w;
+  for (int i = from; i > to; --i) w.push_back(schedule.dt(i));
+  return w;
+}
+
+}  // namespace flowbp

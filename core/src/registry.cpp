@@ -1,0 +1,145 @@
+#include "flowbp/registry.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <sstream>
+
+#include "flowbp/did_you_mean.h"
+#include "flowbp/plugin_abi.h"
+
+#ifndef FLOWBP_BUILD_PLUGIN_DIR
+#define FLOWBP_BUILD_PLUGIN_DIR ""
+#endif
+#ifndef FLOWBP_INSTALL_PLUGIN_DIR
+#define FLOWBP_INSTALL_PLUGIN_DIR ""
+#endif
+
+namespace flowbp {
+
+namespace {
+
+bool is_directory(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool is_plugin_file_name(const std::string& name) {
+  const std::string prefix = "flowbp_method_", suffix = ".so";
+  return name.size() > prefix.size() + suffix.size() && name.compare(0, prefix.size(), prefix) == 0 &&
+         name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::vector<std::string> split_path_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ':'))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+}  // namespace
+
+const Method& Registry::load_file(const std::string& path) {
+  // RTLD_LOCAL keeps plugins from resolving each other's symbols; plugins are never
+  // dlclose'd because their Method objects live as long as the process.
+  void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle) {
+    const char* err = ::dlerror();
+    throw PluginError("cannot load plugin '" + path + "': " + (err ? err : "unknown dlopen error"));
+  }
+  using AbiFn = int (*)();
+  using EntryFn = const Method* (*)();
+  auto abi = reinterpret_cast<AbiFn>(::dlsym(handle, "flowbp_plugin_abi_version"));
+  if (!abi)
+    throw PluginError("'" + path + "' is not a flowbp method plugin: it exports no flowbp_plugin_abi_version()");
+  const int version = abi();
+  if (version != FLOWBP_PLUGIN_ABI_VERSION)
+    throw PluginError("plugin '" + path + "' was built for plugin ABI version " + std::to_string(version) +
+                      ", but this flowbp uses version " + std::to_string(FLOWBP_PLUGIN_ABI_VERSION) +
+                      "; rebuild it against the installed flowbp headers");
+  auto entry = reinterpret_cast<EntryFn>(::dlsym(handle, "flowbp_plugin_entry"));
+  if (!entry) throw PluginError("plugin '" + path + "' exports no flowbp_plugin_entry()");
+  const Method* method = entry();
+  if (!method) throw PluginError("plugin '" + path + "' returned no method");
+  const std::string name = method->info().name;
+  if (name.empty()) throw PluginError("plugin '" + path + "' declares an empty method name");
+  auto it = methods_.find(name);
+  if (it != methods_.end()) {
+    if (it->second.path == path) return *it->second.method;
+    throw PluginError("method '" + name + "' is defined twice: by '" + it->second.path + "' and by '" + path + "'");
+  }
+  methods_[name] = LoadedMethod{method, path};
+  return *method;
+}
+
+void Registry::load_directory(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) throw PluginError("plugin directory '" + dir + "' does not exist or cannot be read");
+  std::vector<std::string> files;
+  while (dirent* e = ::readdir(d))
+    if (is_plugin_file_name(e->d_name)) files.push_back(dir + "/" + e->d_name);
+  ::closedir(d);
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    if (is_directory(f)) continue;
+    // The first directory on the search path wins for a method name.
+    Registry probe;
+    const Method& m = probe.load_file(f);
+    if (has(m.info().name) && methods_.at(m.info().name).path != f) continue;
+    load_file(f);
+  }
+}
+
+std::vector<std::string> Registry::default_search_dirs(const std::vector<std::string>& extra_dirs) {
+  std::vector<std::string> dirs = extra_dirs;
+  if (const char* env = std::getenv("FLOWBP_PLUGIN_PATH"))
+    for (auto& d : split_path_list(env)) dirs.push_back(d);
+  for (const char* d : {FLOWBP_BUILD_PLUGIN_DIR, FLOWBP_INSTALL_PLUGIN_DIR})
+    if (*d) dirs.emplace_back(d);
+  return dirs;
+}
+
+void Registry::load_search_path(const std::vector<std::string>& extra_dirs) {
+  for (const auto& d : extra_dirs)
+    if (!is_directory(d)) throw PluginError("plugin directory '" + d + "' does not exist");
+  for (const auto& d : default_search_dirs(extra_dirs))
+    if (is_directory(d)) load_directory(d);
+  if (methods_.empty()) {
+    std::string searched;
+    for (const auto& d : default_search_dirs(extra_dirs)) searched += "\n  " + d;
+    throw PluginError("no method plugins found; searched:" + searched +
+                      "\nset FLOWBP_PLUGIN_PATH or pass --plugin-dir");
+  }
+}
+
+const Method& Registry::get(const std::string& name) const {
+  auto it = methods_.find(name);
+  if (it == methods_.end())
+    throw SettingError("unknown method '" + name + "'" + did_you_mean(name, names()) +
+                       "; loaded methods: " + [&] {
+                         std::string all;
+                         for (const auto& n : names()) all += (all.empty() ? "" : ", ") + n;
+                         return all;
+                       }());
+  return *it->second.method;
+}
+
+std::vector<std::string> Registry::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, loaded] : methods_) out.push_back(name);
+  return out;
+}
+
+ParamValues resolve_method_params(const Method& method, const std::map<std::string, ParamValue>& given,
+                                  int steps) {
+  ParamValues values = resolve_params(method.params(), given, method.info().name);
+  method.validate(values, steps);
+  return values;
+}
+
+}  // namespace flowbp

@@ -1,0 +1,96 @@
+#include "flowbp/surrogate.h"
+
+#include <ATen/ATen.h>
+
+#include <stdexcept>
+
+#include "flowbp/grad_ops.h"
+
+namespace flowbp {
+
+namespace {
+
+at::Tensor start_state(const Program& program, const Rollout& rollout, const std::vector<at::Tensor>& results,
+                       const NoiseFn& noise) {
+  if (program.start.kind == Start::Kind::Cached) return rollout.x.at(program.start.index);
+  if (!noise) throw std::logic_error("a renoised program needs a noise source");
+  const double t = rollout.schedule.t.at(program.start.index);
+  at::Tensor source = results.at(program.start.source_program).detach();
+  return source * (1.0 - t) + noise(program.start.noise_stream, source) * t;
+}
+
+at::Tensor velocity_input(const Term& term, const Rollout& rollout, const at::Tensor& start,
+                          const at::Tensor& segment_start, const at::Tensor& running) {
+  switch (term.input) {
+    case VelocityInput::Cached: return rollout.x.at(term.index).detach();
+    case VelocityInput::Start: return start.detach();
+    case VelocityInput::Bridge: return grad_scale(segment_start, term.beta);
+    case VelocityInput::Chain: return running;
+  }
+  throw std::logic_error("unknown velocity input");
+}
+
+}  // namespace
+
+SurrogateOutput build_surrogate(const VelocityFn& velocity, const Rollout& rollout, const Plan& plan,
+                                const NoiseFn& noise) {
+  SurrogateOutput out;
+  std::vector<at::Tensor> results;
+  for (const auto& program : plan.programs) {
+    const at::Tensor start = start_state(program, rollout, results, noise);
+    at::Tensor running = start;
+    for (const auto& segment : program.segments) {
+      const at::Tensor segment_start = running;
+      for (const auto& term : segment.terms) {
+        at::Tensor v;
+        if (term.active) {
+          at::Tensor input = velocity_input(term, rollout, start, segment_start, running);
+          v = grad_scale(velocity(input, rollout.schedule.t.at(term.index)), term.grad_scale);
+          ++out.active_forwards;
+        } else {
+          v = rollout.v.at(term.index);  // cached, computed without gradient
+        }
+        running = euler_update(running, v, term.weight);
+      }
+      if (segment.pin == Pin::None) continue;
+      const at::Tensor& cached = rollout.x.at(segment.to);
+      if (segment.pin == Pin::Connector) {
+        (segment.to == 0 ? out.d_0 : out.d_s) = residual_per_sample(cached, running);
+      } else {
+        out.compose_err = residual_per_sample(cached, running).mean().item<double>();
+      }
+      running = connector(cached, running);
+    }
+    results.push_back(running);
+  }
+  out.reward_inputs = std::move(results);
+  return out;
+}
+
+at::Tensor trajectory_weights(const Plan& plan, const SurrogateOutput& out, int64_t batch) {
+  at::Tensor ones = at::ones({batch}, at::kDouble);
+  if (!plan.trajectory_weighting || (!out.d_0.defined() && !out.d_s.defined())) return ones;
+  at::Tensor denom = at::zeros({batch}, at::kDouble);
+  if (out.d_s.defined()) denom = denom + out.d_s.clamp_min(plan.residual_floor);
+  if (out.d_0.defined()) denom = denom + out.d_0.clamp_min(plan.residual_floor);
+  at::Tensor w = ones / denom;
+  if (plan.trajectory_weighting_normalize) w = w / w.mean();
+  return w;
+}
+
+at::Tensor hinge_loss(const std::vector<at::Tensor>& rewards, const at::Tensor& weights, double tau,
+                      double loss_scale) {
+  if (rewards.empty()) throw std::invalid_argument("hinge loss needs at least one reward");
+  at::Tensor mean_reward = rewards.size() == 1 ? rewards[0] : at::stack(rewards).mean(0);
+  at::Tensor hinge = at::relu(tau - mean_reward);
+  if (weights.defined()) hinge = hinge * weights.detach().to(hinge.scalar_type());
+  return hinge.mean() * loss_scale;
+}
+
+double rescale_factor(double sum_abs_full, double sum_abs_active, double strength) {
+  if (sum_abs_active <= 0) return 1.0;
+  const double full = sum_abs_full / sum_abs_active;
+  return 1.0 + strength * (full - 1.0);
+}
+
+}  // namespace flowbp
