@@ -134,7 +134,10 @@ int methods(const Args& args) {
   if (vm.count("json")) {
     print_json(registry, std::cout);
   } else if (!names.empty()) {
-    for (const auto& n : names) print_method(registry.get(n), registry.all().at(n).path, std::cout);
+    for (const auto& n : names) {
+      const Method& method = registry.get(n);  // throws with a suggestion for an unknown name
+      print_method(method, registry.all().at(n).path, std::cout);
+    }
   } else {
     print_table(registry, std::cout);
   }

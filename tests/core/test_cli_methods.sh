@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# `flowbp methods` over a plugin directory: Table 1, one method's settings, JSON, bad input.
+set -euo pipefail
+flowbp=$1 fixtures=$2
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+cp "$fixtures/flowbp_method_echo_test.so" "$tmp/"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+out=$(FLOWBP_PLUGIN_PATH= "$flowbp" methods --plugin-dir "$tmp")
+grep -q "Table 1" <<<"$out" || fail "no Table 1 heading"
+grep -q "| Echo (test) (echo-test)" <<<"$out" || fail "echo-test row missing: $out"
+grep -q "posterior mean" <<<"$out" || fail "axes missing"
+
+out=$("$flowbp" methods --plugin-dir "$tmp" echo-test)
+grep -q "K : int = 1  \[1, 64\]" <<<"$out" || fail "settings listing: $out"
+
+out=$("$flowbp" methods --plugin-dir "$tmp" --json)
+/usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); e=[m for m in d if m["name"]=="echo-test"][0]; assert e["params"][0]["name"]=="K" and e["params"][0]["max"]==64, e' <<<"$out" \
+  || fail "json does not parse or lacks echo-test"
+
+set +e
+err=$("$flowbp" methods --plugin-dir "$tmp" echo-tst 2>&1); rc=$?
+set -e
+[ $rc -ne 0 ] || fail "unknown method accepted"
+grep -q "did you mean 'echo-test'" <<<"$err" || fail "no suggestion: $err"
+set +e
+err=$("$flowbp" methods --plugin-dir /nonexistent/dir 2>&1); rc=$?
+set -e
+[ $rc -ne 0 ] || fail "missing plugin dir accepted"
+grep -q "does not exist" <<<"$err" || fail "missing-dir message: $err"
+"$flowbp" methods --help | grep -q -- "--plugin-dir" || fail "help"
+echo "cli-methods: ok"
