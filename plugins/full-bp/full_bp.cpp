@@ -1,0 +1,58 @@
+// Full backprop reference (DRaFT-K; Clark et al., 2024): every one of the last K
+// steps re-forwarded on the running state, so gradients pass K − 1 Jacobians.
+// Not a method of the paper's tables: the baseline for memory and gradient growth.
+#include <string>
+
+#include "flowbp/plan_builders.h"
+#include "flowbp/plugin_abi.h"
+
+namespace {
+
+using namespace flowbp;
+
+int depth(const ParamValues& params, int steps) {
+  const auto k = params.get_int("K");
+  return k < 0 ? steps : static_cast<int>(k);
+}
+
+class FullBp final : public Method {
+ public:
+  MethodInfo info() const override {
+    return {"full-bp", "Full backprop (DRaFT-K)",
+            "backprop through the last K steps of the real rollout with nested Jacobians; K = N is full backprop",
+            "Clark et al., 2024, Directly fine-tuning diffusion models on differentiable rewards (DRaFT-K)",
+            {"rollout endpoint", "last K steps {1..K}", "Euler", "chained, K - 1 Jacobians"}};
+  }
+
+  std::vector<ParamSpec> params() const override {
+    return {ParamSpec::integer("K", -1, -1, std::nullopt, "steps backpropagated through; -1 means all N")};
+  }
+
+  void validate(const ParamValues& params, int steps) const override {
+    const auto k = params.get_int("K");
+    if (k == 0) throw SettingError("method.K = 0 must be >= 1 (or -1 for all N steps)");
+    if (k > steps) throw SettingError("method.K = " + std::to_string(k) + " must be <= N = " + std::to_string(steps));
+  }
+
+  int max_active(const ParamValues& params, int steps) const override { return depth(params, steps); }
+
+  Plan plan(const ParamValues& params, const PlanContext& ctx) const override {
+    const int k = depth(params, ctx.steps());
+    std::vector<int> all;
+    for (int i = k; i >= 1; --i) all.push_back(i);
+    Segment chain = plan_builders::euler_segment(ctx.schedule, k, 0, all, Pin::None);
+    for (auto& term : chain.terms) term.input = VelocityInput::Chain;
+    Program program = plan_builders::cached_program(k);
+    program.segments.push_back(chain);
+
+    Plan plan;
+    plan.programs.push_back(program);
+    common_params::apply_weighting(params, plan);
+    plan_builders::finish(plan);
+    return plan;
+  }
+};
+
+}  // namespace
+
+FLOWBP_REGISTER_METHOD(FullBp)

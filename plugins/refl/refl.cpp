@@ -1,0 +1,66 @@
+// ReFL (Xu et al., 2023): one re-forwarded velocity at a late stop index k and the
+// reward on its one-step Tweedie estimate (or, as the Table 4 ablation, on the
+// Euler-replayed endpoint with the same single active step).
+#include <cmath>
+#include <string>
+
+#include "flowbp/plan_builders.h"
+#include "flowbp/plugin_abi.h"
+
+namespace {
+
+using namespace flowbp;
+
+int window(const ParamValues& params, int steps) {
+  const auto w = params.get_int("W");
+  return w < 0 ? static_cast<int>(std::ceil(steps / 4.0)) : static_cast<int>(w);
+}
+
+class Refl final : public Method {
+ public:
+  MethodInfo info() const override {
+    return {"refl", "ReFL",
+            "one active step k ~ U{1..W}, reward on the posterior mean x_k - t_k v(x_k)",
+            "Xu et al., 2023, ImageReward: learning and evaluating human preferences for text-to-image generation",
+            {"posterior mean x0^(k)", "{k}, k ~ U{1..W}", "Tweedie t_k", "none"}};
+  }
+
+  std::vector<ParamSpec> params() const override {
+    return {ParamSpec::integer("W", -1, -1, std::nullopt,
+                               "last-step window: k ~ U{1..W}; -1 means ceil(N/4) (the original: last 10 of 40)"),
+            ParamSpec::choice("reward_input", "posterior_mean", {"posterior_mean", "endpoint_reconstruction"},
+                              "posterior_mean: reward on x_k - t_k v(x_k); endpoint_reconstruction: Euler replay "
+                              "of the whole rollout with only k active (Table 4 ablation)")};
+  }
+
+  void validate(const ParamValues& params, int steps) const override {
+    const auto w = params.get_int("W");
+    if (w == 0) throw SettingError("method.W = 0 must be >= 1 (or -1 for ceil(N/4))");
+    if (w > steps)
+      throw SettingError("method.W = " + std::to_string(w) + " must be <= N = " + std::to_string(steps));
+  }
+
+  int max_active(const ParamValues& /*params*/, int /*steps*/) const override { return 1; }
+
+  Plan plan(const ParamValues& params, const PlanContext& ctx) const override {
+    const int k = uniform_int(ctx.rng, 1, window(params, ctx.steps()));
+    Plan plan;
+    if (params.get_choice("reward_input") == "posterior_mean") {
+      Program program = plan_builders::cached_program(k);
+      program.segments.push_back(
+          plan_builders::single_term_segment(k, 0, k, ctx.schedule.t[k], VelocityInput::Cached, Pin::None));
+      plan.programs.push_back(program);
+    } else {
+      Program program = plan_builders::cached_program(ctx.steps());
+      program.segments.push_back(plan_builders::euler_segment(ctx.schedule, ctx.steps(), 0, {k}, Pin::Guard));
+      plan.programs.push_back(program);
+    }
+    common_params::apply_weighting(params, plan);
+    plan_builders::finish(plan);
+    return plan;
+  }
+};
+
+}  // namespace
+
+FLOWBP_REGISTER_METHOD(Refl)

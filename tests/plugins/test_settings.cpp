@@ -1,0 +1,115 @@
+// Bad settings fail with a message that names the key, the value and the bound.
+
+#include "fixture.h"
+#include "flowbp/plan.h"
+#include "flowbp/schedule.h"
+// Last: LibTorch pulls in glog, whose CHECK would otherwise replace doctest's.
+#include <doctest.h>
+
+using namespace flowbp;
+
+namespace {
+
+std::string error_of(const std::string& name, const std::map<std::string, ParamValue>& given, int steps) {
+  try {
+    plugtest::settings(name, given, steps);
+  } catch (const SettingError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+}  // namespace
+
+TEST_CASE("K larger than the rollout is refused with both numbers") {
+  CHECK(has(error_of("flowbp-sparse", {{"K", std::int64_t{30}}}, 25), "method.K = 30 must be <= N = 25"));
+  CHECK(has(error_of("flowbp-bridge", {{"K", std::int64_t{30}}}, 25), "method.K = 30 must be <= N = 25"));
+  CHECK(has(error_of("full-bp", {{"K", std::int64_t{30}}}, 25), "method.K = 30 must be <= N = 25"));
+  CHECK(has(error_of("drtune", {{"K", std::int64_t{25}}}, 25), "method.K = 25 must be <= N - 1 = 24"));
+  CHECK(has(error_of("refl", {{"W", std::int64_t{26}}}, 25), "method.W = 26 must be <= N = 25"));
+  CHECK(has(error_of("full-bp", {{"K", std::int64_t{0}}}, 25), "method.K = 0 must be >= 1"));
+  CHECK(error_of("flowbp-sparse", {{"K", std::int64_t{25}}}, 25) == "(no error)");
+}
+
+TEST_CASE("beta outside [0, 1] is refused for every bridged method") {
+  for (const char* name : {"leapalign", "flowbp-bridge", "flowbp-lagrange"}) {
+    CAPTURE(name);
+    CHECK(has(error_of(name, {{"beta", 1.5}}, 25), "method.beta = 1.5 is out of range [0, 1]"));
+    CHECK(has(error_of(name, {{"beta", -0.1}}, 25), "method.beta = -0.1 is out of range [0, 1]"));
+  }
+}
+
+TEST_CASE("Lagrange needs P >= 1 and an active budget K >= 2") {
+  CHECK(has(error_of("flowbp-lagrange", {{"P", std::int64_t{0}}}, 25), "method.P = 0 is out of range [1, 16]"));
+  CHECK(has(error_of("flowbp-lagrange", {{"K", std::int64_t{1}}}, 25), "method.K = 1 is out of range >= 2"));
+  CHECK(has(error_of("flowbp-lagrange", {{"support_scale", 2.0}}, 25), "method.support_scale = 2 is out of range"));
+}
+
+TEST_CASE("leap ranges are checked against N") {
+  CHECK(has(error_of("leapalign", {{"r_max", std::int64_t{30}}}, 25), "method.r_max = 30 must be <= N - 1 = 24"));
+  CHECK(has(error_of("flowbp-lagrange", {{"r_min", std::int64_t{10}}, {"r_max", std::int64_t{10}}}, 25),
+            "method.r_min = 10 must be < r_max = 10"));
+  CHECK(has(error_of("leapalign", {}, 1), "a leap method needs N >= 2"));
+}
+
+TEST_CASE("an unknown setting names the method and suggests the closest one") {
+  const std::string m = error_of("leapalign", {{"bta", 0.5}}, 25);
+  CHECK(has(m, "method.bta: unknown setting for method 'leapalign'"));
+  CHECK(has(m, "did you mean 'beta'?"));
+  CHECK(has(error_of("flowbp-lagrange", {{"suport_scale", 0.5}}, 25), "did you mean 'support_scale'?"));
+  CHECK(has(error_of("flowbp-bridge", {{"grad_rescale_scope", std::string("segmnt")}}, 25),
+            "did you mean 'segment'?"));
+  CHECK(has(error_of("refl", {{"reward_input", std::string("posterior")}}, 25), "is not one of"));
+}
+
+TEST_CASE("an unknown method name suggests the closest loaded method") {
+  std::string message;
+  try {
+    plugtest::registry().get("leapalgin");
+  } catch (const SettingError& e) {
+    message = e.what();
+  }
+  CHECK(has(message, "unknown method 'leapalgin'"));
+  CHECK(has(message, "did you mean 'leapalign'?"));
+  CHECK(has(message, "flowbp-lagrange"));  // and lists what is loaded
+}
+
+TEST_CASE("a Lagrange rule with negative weights is refused, or used as it is when allowed") {
+  // Ten supports on the post leap s = 10 -> 0 over t in (0, 0.5]: a high-order rule
+  // extrapolating past its last node, whose weights change sign.
+  const Schedule schedule = Schedule::make(20);
+  const std::map<std::string, ParamValue> high = {{"P", std::int64_t{10}}, {"leap_sampler", std::string("midpoint")}};
+  std::string message;
+  try {
+    plugtest::draw_plan("flowbp-lagrange", high, schedule, 0);
+  } catch (const SettingError& e) {
+    message = e.what();
+  }
+  CHECK(has(message, "method.P = 10: negative Lagrange weight"));
+  CHECK(has(message, "at index"));
+  CHECK(has(message, "negative_weights = \"reduce\""));
+
+  auto allowed = high;
+  allowed["negative_weights"] = std::string("allow");
+  const Plan plan = plugtest::draw_plan("flowbp-lagrange", allowed, schedule, 0);
+  bool negative = false;
+  for (const auto& segment : plan.programs[0].segments)
+    for (const auto& term : segment.terms) negative = negative || term.weight < 0;
+  CHECK(negative);
+  CHECK_THROWS_AS(check_plan(plan, 20, "flowbp-lagrange", false), std::logic_error);
+  CHECK_NOTHROW(check_plan(plan, 20, "flowbp-lagrange", true));
+
+  // "reduce" drops supports on the offending leap only, until every weight is >= 0.
+  auto reduced = high;
+  reduced["negative_weights"] = std::string("reduce");
+  const Plan fewer = plugtest::draw_plan("flowbp-lagrange", reduced, schedule, 0);
+  CHECK_NOTHROW(check_plan(fewer, 20, "flowbp-lagrange", false));
+  const auto& post = fewer.programs[0].segments[1];
+  CHECK(post.terms.size() < 10);
+  CHECK(post.terms.size() > 1);
+  double sum = 0;
+  for (const auto& term : post.terms) sum += term.weight;
+  CHECK(sum == doctest::Approx(schedule.t[10]));
+}
