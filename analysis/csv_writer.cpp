@@ -1,0 +1,93 @@
+#include "csv_writer.h"
+
+#include <fstream>
+#include <stdexcept>
+
+#include "text_format.h"
+
+namespace flowbp::analysis {
+
+namespace {
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+class CsvFile {
+ public:
+  explicit CsvFile(const std::string& path) : path_(path), out_(path) {
+    if (!out_) throw std::runtime_error(path + ": cannot write");
+  }
+  void row(const std::vector<std::string>& fields) {
+    for (std::size_t i = 0; i < fields.size(); ++i) out_ << (i ? "," : "") << csv_field(fields[i]);
+    out_ << "\n";
+  }
+  void close() {
+    out_.close();
+    if (!out_) throw std::runtime_error(path_ + ": write failed (disk full?)");
+  }
+
+ private:
+  std::string path_;
+  std::ofstream out_;
+};
+
+std::string count(std::size_t n) { return std::to_string(n); }
+
+}  // namespace
+
+std::vector<std::string> write_csv_tables(const Report& report, const std::string& dir) {
+  std::vector<std::string> written;
+  const MainTable& t = report.table;
+  {
+    CsvFile csv(dir + "/main.csv");
+    csv.row({"label", "method", "setting", "metric", "lower_is_better", "n", "mean", "std", "ci95_half", "base_n",
+             "base_mean", "gain_over_base", "best"});
+    for (std::size_t m = 0; m < t.metrics.size(); ++m) {
+      const Summary& b = t.base_model[m];
+      csv.row({"base model", "", "", t.metrics[m].name, t.metrics[m].lower_is_better ? "1" : "0", count(b.n),
+               fmt_exact(b.mean), fmt_exact(b.stddev), fmt_exact(b.ci95_half), count(b.n), fmt_exact(b.mean), "nan", "0"});
+    }
+    for (std::size_t r = 0; r < t.rows.size(); ++r)
+      for (std::size_t m = 0; m < t.metrics.size(); ++m) {
+        const Cell& c = t.cells[r][m];
+        csv.row({t.rows[r].label(), t.rows[r].method, setting_text(t.rows[r].setting), t.metrics[m].name,
+                 t.metrics[m].lower_is_better ? "1" : "0", count(c.value.n), fmt_exact(c.value.mean),
+                 fmt_exact(c.value.stddev), fmt_exact(c.value.ci95_half), count(c.base.n), fmt_exact(c.base.mean),
+                 fmt_exact(c.gain), c.best ? "1" : "0"});
+      }
+    csv.close();
+    written.push_back(dir + "/main.csv");
+  }
+  if (!report.ablations.empty()) {
+    CsvFile csv(dir + "/ablation.csv");
+    csv.row({"method", "context", "key", "value", "is_baseline", "metric", "lower_is_better", "n", "mean", "std",
+             "ci95_half", "gain_over_baseline", "best"});
+    for (const auto& a : report.ablations)
+      for (std::size_t v = 0; v < a.values.size(); ++v)
+        for (std::size_t m = 0; m < t.metrics.size(); ++m) {
+          const Cell& c = a.cells[v][m];
+          csv.row({a.method, setting_text(a.context), a.key, a.values[v].text(), v == a.baseline ? "1" : "0",
+                   t.metrics[m].name, t.metrics[m].lower_is_better ? "1" : "0", count(c.value.n),
+                   fmt_exact(c.value.mean), fmt_exact(c.value.stddev), fmt_exact(c.value.ci95_half),
+                   fmt_exact(c.gain), c.best ? "1" : "0"});
+        }
+    csv.close();
+    written.push_back(dir + "/ablation.csv");
+  }
+  {
+    CsvFile csv(dir + "/status.csv");
+    csv.row({"path", "method", "seed", "state", "steps_done", "steps_total", "failed_step", "reason", "problem"});
+    for (const auto& r : report.runs)
+      csv.row({r.path, r.method, std::to_string(r.seed), to_string(r.state), std::to_string(r.steps_done),
+               std::to_string(r.steps_total), std::to_string(r.failed_step), r.reason, r.problem});
+    csv.close();
+    written.push_back(dir + "/status.csv");
+  }
+  return written;
+}
+
+}  // namespace flowbp::analysis

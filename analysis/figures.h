@@ -1,0 +1,16 @@
+// The report's figures as PNG under <out>/figures: reward curves with a band over
+// seeds, connector residuals with the reward on the same step axis (Fig. 7), a
+// metric against each swept setting (Fig. 4/6), peak memory and step time
+// against sampling.steps N, gradient norm, and an eval metric over training (Fig. 8).
+#pragma once
+#include <string>
+#include <vector>
+
+#include "report.h"
+
+namespace flowbp::analysis {
+
+// Appends the PNG paths written to report.figures and every figure skipped (with why) to report.notes.
+void write_figures(Report& report, const std::string& figures_dir);
+
+}  // namespace flowbp::analysis

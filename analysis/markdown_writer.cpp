@@ -1,0 +1,153 @@
+// Markdown rendering of a Report: status, Table 2, Table 4, notes, figures (last).
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <sstream>
+
+#include "report.h"
+#include "text_format.h"
+
+namespace flowbp::analysis {
+
+namespace {
+
+std::string escape_cell(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '|') out += "\\|";
+    else if (c == '\n') out += ' ';
+    else out += c;
+  }
+  return out;
+}
+
+std::string row(const std::vector<std::string>& cells) {
+  std::string out = "|";
+  for (const auto& c : cells) out += " " + escape_cell(c) + " |";
+  return out + "\n";
+}
+
+std::string rule(std::size_t n) {
+  std::string out = "|";
+  for (std::size_t i = 0; i < n; ++i) out += "---|";
+  return out + "\n";
+}
+
+// "0.84 ± 0.09937", "0.84 (n=1, no CI)", bold when best.
+std::string value_cell(const Cell& c, std::size_t group_n) {
+  if (c.value.n == 0) return "—";
+  std::string s = fmt_num(c.value.mean);
+  if (c.value.n >= 2) s += " ± " + fmt_num(c.value.ci95_half);
+  else s += " (n=1, no CI)";
+  if (c.value.n != group_n && c.value.n >= 2) s += " (n=" + std::to_string(c.value.n) + ")";
+  return c.best ? "**" + s + "**" : s;
+}
+
+std::string metric_header(const MetricInfo& m) { return m.lower_is_better ? m.name + " ↓" : m.name; }
+
+std::string status_detail(const RunRecord& r) {
+  switch (r.state) {
+    case RunState::Done:
+      return std::to_string(r.steps_done) + "/" + std::to_string(r.steps_total) + " steps";
+    case RunState::Failed:
+      return "at step " + std::to_string(r.failed_step) + ": " + (r.reason.empty() ? "(no reason recorded)" : r.reason);
+    case RunState::Running:
+      return "in progress: " + std::to_string(r.steps_done) + "/" + std::to_string(r.steps_total) +
+             " steps; not tabulated";
+    case RunState::Unreadable:
+      return r.problem + "; skipped";
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string render_markdown(const Report& report) {
+  std::ostringstream md;
+  const MainTable& t = report.table;
+  std::map<RunState, std::size_t> counts;
+  for (const auto& r : report.runs) ++counts[r.state];
+
+  md << "# flowbp report\n\n";
+  md << report.runs.size() << " run logs: " << counts[RunState::Done] << " done, " << counts[RunState::Failed]
+     << " failed, " << counts[RunState::Running] << " running, " << counts[RunState::Unreadable]
+     << " unreadable. Only done runs enter the tables and figures.\n\n";
+
+  md << "## Method × metric (Table 2)\n\n";
+  if (t.rows.empty()) {
+    md << "No completed runs to tabulate.\n\n";
+  } else {
+    md << "Final EMA evaluation; mean ± 95% confidence interval over seeds (Student t, n−1 degrees of freedom; "
+          "n=1 has no interval). Δ base = gain over the base model (the is_base row of the same runs). "
+          "**Bold**: best per metric; ↓: lower is better.\n\n";
+    std::vector<std::string> head = {"method", "n"};
+    for (const auto& m : t.metrics) {
+      head.push_back(metric_header(m));
+      head.push_back("Δ base");
+    }
+    md << row(head) << rule(head.size());
+    std::vector<std::string> base = {"base model", "—"};
+    for (const auto& s : t.base_model) {
+      base.push_back(s.n ? fmt_num(s.mean) : "—");
+      base.push_back("—");
+    }
+    md << row(base);
+    for (std::size_t r = 0; r < t.rows.size(); ++r) {
+      std::vector<std::string> cells = {t.rows[r].label(), std::to_string(t.rows[r].runs.size())};
+      for (const auto& c : t.cells[r]) {
+        cells.push_back(value_cell(c, t.rows[r].runs.size()));
+        cells.push_back(c.value.n && c.base.n ? fmt_signed(c.gain) : "—");
+      }
+      md << row(cells);
+    }
+    md << "\n";
+  }
+
+  for (const auto& a : report.ablations) {
+    md << "## Ablation of " << a.key << " for " << a.method;
+    if (!a.context.empty()) md << " [" << setting_text(a.context) << "]";
+    md << " (Table 4)\n\n";
+    md << "Baseline " << a.key << "=" << a.values[a.baseline].text()
+       << ". Mean ± 95% CI over seeds; Δ = gain over the baseline. **Bold**: best per metric.\n\n";
+    std::vector<std::string> head = {a.key, "n"};
+    for (const auto& m : t.metrics) {
+      head.push_back(metric_header(m));
+      head.push_back("Δ");
+    }
+    md << row(head) << rule(head.size());
+    for (std::size_t v = 0; v < a.values.size(); ++v) {
+      const std::size_t n = t.rows[a.rows[v]].runs.size();
+      std::vector<std::string> cells = {a.values[v].text() + (v == a.baseline ? " (baseline)" : ""), std::to_string(n)};
+      for (const auto& c : a.cells[v]) {
+        cells.push_back(value_cell(c, n));
+        cells.push_back(v == a.baseline ? "—" : fmt_signed(c.gain));
+      }
+      md << row(cells);
+    }
+    md << "\n";
+  }
+
+  md << "## Run status\n\n";
+  md << row({"file", "method", "seed", "state", "detail"}) << rule(5);
+  for (const auto& r : report.runs)
+    md << row({r.path, r.method.empty() ? "—" : r.method, r.seed >= 0 ? std::to_string(r.seed) : "—", to_string(r.state),
+               status_detail(r)});
+  md << "\n";
+
+  if (!report.notes.empty()) {
+    md << "## Notes\n\n";
+    for (const auto& n : report.notes) md << "- " << n << "\n";
+    md << "\n";
+  }
+
+  md << "## Figures\n\n";
+  if (report.figures.empty()) md << "None written.\n";
+  for (const auto& f : report.figures) {
+    const std::string rel = std::filesystem::path(f).lexically_relative(report.out_dir).string();
+    md << "![" << std::filesystem::path(f).stem().string() << "](" << rel << ")\n";
+  }
+  return md.str();
+}
+
+}  // namespace flowbp::analysis

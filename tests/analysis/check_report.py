@@ -1,0 +1,108 @@
+#!/usr/bin/python3
+"""Recomputes the report's tables from make_logs.py's known values, with numpy and
+scipy (not the C++ code), and compares them with the CSV that `flowbp report` wrote.
+
+    check_report.py REPORT_ROOT      (REPORT_ROOT/main and REPORT_ROOT/ablation)
+"""
+import math
+import os
+import sys
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import make_logs  # noqa: E402
+
+failures = []
+
+
+def close(what, got, want, tol=1e-9):
+    if (isinstance(want, float) and math.isnan(want)) or (isinstance(got, float) and math.isnan(got)):
+        ok = math.isnan(got) and math.isnan(want)
+    else:
+        ok = abs(got - want) <= tol * max(1.0, abs(want))
+    if not ok:
+        failures.append(f"{what}: got {got!r}, want {want!r}")
+
+
+def summary(values):
+    v = np.array(values, dtype=float)
+    n = len(v)
+    mean = v.mean()
+    if n < 2:
+        return n, mean, float("nan"), float("nan")
+    sd = v.std(ddof=1)
+    return n, mean, sd, stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)
+
+
+def best_labels(means, lower):
+    finite = {k: m for k, m in means.items() if not math.isnan(m)}
+    if not finite or min(finite.values()) == max(finite.values()):
+        return set()
+    target = min(finite.values()) if lower else max(finite.values())
+    return {k for k, m in finite.items() if m == target}
+
+
+def check_main(path):
+    df = pd.read_csv(path)
+    groups = {"flowbp-lagrange": [0, 1, 2], "draft-lv": [0, 1, 2]}
+    if set(df["label"]) != set(groups) | {"base model"}:
+        failures.append(f"main.csv labels {sorted(set(df['label']))}")
+    for metric in make_logs.METRICS:
+        lower = metric in make_logs.LOWER_IS_BETTER
+        means = {}
+        for method, seeds in groups.items():
+            n, mean, sd, half = summary([make_logs.final_eval(method, s)[metric] for s in seeds])
+            means[method] = mean
+            row = df[(df["label"] == method) & (df["metric"] == metric)]
+            if len(row) != 1:
+                failures.append(f"main.csv: {len(row)} rows for {method}/{metric}")
+                continue
+            row = row.iloc[0]
+            close(f"{method}/{metric} n", float(row["n"]), float(n))
+            close(f"{method}/{metric} mean", row["mean"], mean)
+            close(f"{method}/{metric} std", row["std"], sd)
+            close(f"{method}/{metric} ci95_half", row["ci95_half"], half)
+            close(f"{method}/{metric} gain", row["gain_over_base"], mean - make_logs.BASE[metric])
+            close(f"{method}/{metric} lower_is_better", float(row["lower_is_better"]), float(lower))
+        winners = best_labels(means, lower)
+        for method in groups:
+            row = df[(df["label"] == method) & (df["metric"] == metric)].iloc[0]
+            if bool(row["best"]) != (method in winners):
+                failures.append(f"{metric}: best mark of {method} is {row['best']}, want {method in winners}")
+
+
+def check_ablation(path):
+    df = pd.read_csv(path)
+    seeds = {2: [0, 1], 4: [0, 1], 8: [0, 1], 16: [0]}
+    for metric in make_logs.METRICS:
+        lower = metric in make_logs.LOWER_IS_BETTER
+        means = {}
+        for k, ss in seeds.items():
+            n, mean, sd, half = summary([make_logs.final_eval("flowbp-sparse", s, k)[metric] for s in ss])
+            means[k] = mean
+            row = df[(df["value"] == k) & (df["metric"] == metric)].iloc[0]
+            close(f"K={k}/{metric} n", float(row["n"]), float(n))
+            close(f"K={k}/{metric} mean", row["mean"], mean)
+            close(f"K={k}/{metric} ci95_half", row["ci95_half"], half)
+            close(f"K={k}/{metric} is_baseline", float(row["is_baseline"]), float(k == 2))
+        for k in seeds:
+            row = df[(df["value"] == k) & (df["metric"] == metric)].iloc[0]
+            close(f"K={k}/{metric} gain", row["gain_over_baseline"], means[k] - means[2])
+            if bool(row["best"]) != (k in best_labels(means, lower)):
+                failures.append(f"ablation {metric}: best mark of K={k} is {row['best']}")
+
+
+root = sys.argv[1]
+check_main(os.path.join(root, "main", "tables", "main.csv"))
+check_ablation(os.path.join(root, "ablation", "tables", "ablation.csv"))
+status = pd.read_csv(os.path.join(root, "main", "tables", "status.csv"))
+want = {"done": 6, "failed": 1, "running": 1, "unreadable": 4}
+if status["state"].value_counts().to_dict() != want:
+    failures.append(f"status counts {status['state'].value_counts().to_dict()}, want {want}")
+for f in failures:
+    print("MISMATCH", f)
+print(f"check_report: {len(failures)} mismatches")
+sys.exit(1 if failures else 0)

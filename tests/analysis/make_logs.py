@@ -1,0 +1,173 @@
+#!/usr/bin/python3
+"""Writes small, real flowbp run logs (docs/LOG_FORMAT.md, schema 1) with known
+numbers, plus one file of every kind the report must survive, for the analysis tests.
+
+    make_logs.py OUT_DIR
+
+OUT_DIR/main      flowbp-lagrange and draft-lv, 3 seeds each, and the bad files
+OUT_DIR/ablation  flowbp-sparse with method.K in {2, 4, 8} x 2 seeds, and K=16 x 1 seed
+OUT_DIR/memory    full-bp and flowbp-sparse with sampling.steps in {10, 20, 40}
+The eval values are given by the functions below; check_report.py recomputes the
+expected tables from them independently of the C++ code.
+"""
+import math
+import os
+import sys
+
+import h5py
+import numpy as np
+
+STEPS = 100
+EVAL_STEPS = [0, 50, 100]
+METRICS = ["reward", "reward_std", "ood_aesthetic", "ood_clip", "quality_logp", "mode_coverage", "fid_toy"]
+LOWER_IS_BETTER = {"fid_toy"}
+BASE = {"reward": 0.50, "reward_std": 0.20, "ood_aesthetic": 0.30, "ood_clip": 0.60,
+        "quality_logp": -2.0, "mode_coverage": 1.0, "fid_toy": 10.0}
+
+
+def final_eval(method, seed, knob=None):
+    """The final EMA eval row of a run: the numbers the tables must reproduce."""
+    if method == "flowbp-lagrange":
+        return {"reward": 0.80 + 0.04 * seed, "reward_std": 0.10 + 0.01 * seed, "ood_aesthetic": 0.35 - 0.01 * seed,
+                "ood_clip": 0.62 + 0.02 * seed, "quality_logp": -2.1 - 0.05 * seed, "mode_coverage": 0.9,
+                "fid_toy": 8.0 + 0.5 * seed}
+    if method == "draft-lv":
+        return {"reward": 0.70 + 0.10 * seed * seed, "reward_std": 0.15, "ood_aesthetic": 0.40 + 0.02 * seed,
+                "ood_clip": 0.55, "quality_logp": -1.9 + 0.01 * seed, "mode_coverage": 0.7 + 0.1 * seed,
+                "fid_toy": 7.0 + 0.25 * seed}
+    if method == "flowbp-sparse":
+        k = knob
+        return {"reward": 0.60 + 0.05 * math.log2(k) + 0.01 * seed, "reward_std": 0.12, "ood_aesthetic": 0.31,
+                "ood_clip": 0.60 - 0.01 * k + 0.003 * seed, "quality_logp": -2.0, "mode_coverage": 0.95,
+                "fid_toy": 9.0 + 0.1 * k - 0.2 * seed}
+    if method == "full-bp":
+        return {m: BASE[m] + 0.1 for m in METRICS}
+    raise ValueError(method)
+
+
+def write_log(path, method, seed, config, *, state="done", steps_done=STEPS, reason="", failed_step=-1,
+              schema_version=1, fixed_strings=False, knob=None, drop_eval=(), r0_nan=False, peak_bytes=1 << 20):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    rng = np.random.default_rng(seed + 17)
+    with h5py.File(path, "w") as f:
+        s = (lambda x: np.bytes_(x)) if fixed_strings else (lambda x: x)
+        f.attrs["schema_version"] = np.int64(schema_version)
+        for k, v in {"flowbp_version": "0.1.0", "torch_version": "1.13.1", "hdf5_version": "1.10.8",
+                     "config_toml": "# test", "config_id": "%012x" % abs(hash((method, seed, str(config)))),
+                     "run_name": f"{method}-s{seed}", "method": method, "created_utc": "2025-01-01T00:00:00Z"}.items():
+            f.attrs[k] = s(v)
+        f.attrs["seed"] = np.int64(seed)
+        f.attrs["world_size"] = np.int64(1)
+        cfg = f.create_group("config")
+        for k, v in config.items():
+            if isinstance(v, bool):
+                cfg.attrs[k] = np.bool_(v)  # h5py: a one-byte enum
+            elif isinstance(v, int):
+                cfg.attrs[k] = np.int64(v)
+            elif isinstance(v, float):
+                cfg.attrs[k] = np.float64(v)
+            else:
+                cfg.attrs[k] = s(v)
+        st = f.create_group("status")
+        st.attrs["state"] = s(state)
+        st.attrs["reason"] = s(reason)
+        st.attrs["failed_step"] = np.int64(failed_step)
+        st.attrs["steps_done"] = np.int64(steps_done)
+        st.attrs["steps_total"] = np.int64(STEPS)
+
+        n = steps_done
+        step = np.arange(1, n + 1, dtype=np.int64)
+        fe = final_eval(method, seed, knob)
+        reward = BASE["reward"] + (fe["reward"] - BASE["reward"]) * (1 - np.exp(-step / 30.0)) + 0.01 * rng.standard_normal(n)
+        cols = {
+            "step": step, "loss": 1.0 - reward, "reward_mean": reward, "reward_std": np.full(n, 0.1),
+            "grad_norm_pre_clip": 2.0 + rng.random(n), "grad_norm_post_clip": np.full(n, 1.0),
+            "r_s_mean": np.full(n, np.nan) if r0_nan else 0.02 + 0.01 * rng.random(n),
+            "r_s_max": np.full(n, np.nan) if r0_nan else np.full(n, 0.05),
+            "r_0_mean": np.full(n, np.nan) if r0_nan else 0.05 + 0.02 * rng.random(n),
+            "r_0_max": np.full(n, np.nan) if r0_nan else np.full(n, 0.1),
+            "compose_err": np.full(n, np.nan), "traj_weight_min": np.ones(n), "traj_weight_max": np.ones(n),
+            "grad_rescale_factor": np.ones(n), "j": np.full(n, 5, dtype=np.int64), "s": np.full(n, 12, dtype=np.int64),
+            "active_0": np.full(n, 12, dtype=np.int64), "active_1": np.full(n, 5, dtype=np.int64),
+            "n_active": np.full(n, 2, dtype=np.int64), "jacobian_depth": np.full(n, 1, dtype=np.int64),
+            "peak_autograd_bytes": np.full(n, peak_bytes, dtype=np.int64),
+            "time_rollout": np.full(n, 0.001), "time_surrogate_forward": np.full(n, 0.002),
+            "time_backward": np.full(n, 0.003), "time_optimizer": np.full(n, 0.0005),
+            "time_logging": np.full(n, 0.0001), "time_step": np.full(n, 0.0066 + peak_bytes / 1e9),
+            "lr": np.full(n, 1e-3),
+        }
+        g = f.create_group("steps")
+        for k, v in cols.items():
+            g.create_dataset(k, data=v, maxshape=(None,), chunks=True)
+
+        evals = [e for e in EVAL_STEPS if e <= n]
+        ev = f.create_group("eval")
+        ev.create_dataset("step", data=np.array(evals, dtype=np.int64), maxshape=(None,), chunks=True)
+        if "is_base" not in drop_eval:
+            ev.create_dataset("is_base", data=np.array([1] + [0] * (len(evals) - 1), dtype=np.int64),
+                              maxshape=(None,), chunks=True)
+        for m in METRICS:
+            if m in drop_eval:
+                continue
+            mid = 0.5 * (BASE[m] + fe[m])
+            values = [BASE[m]] + [mid] * (len(evals) - 2) + ([fe[m]] if len(evals) > 1 else [])
+            d = ev.create_dataset(m, data=np.array(values[:len(evals)], dtype=np.float64), maxshape=(None,), chunks=True)
+            if m in LOWER_IS_BETTER:
+                d.attrs["lower_is_better"] = np.int64(1)
+
+
+def base_config(method, seed, run_dir, **extra):
+    c = {"method.name": method, "train.seed": seed, "train.steps": STEPS, "train.lr": 1e-3, "train.ema": True,
+         "sampling.steps": 20, "backbone.name": "toy-gmm", "output.dir": run_dir}
+    c.update(extra)
+    return c
+
+
+def main(out):
+    main_dir = os.path.join(out, "main")
+    for method, extra in [("flowbp-lagrange", {"method.K": 4, "method.order": 3}), ("draft-lv", {"method.K": 1})]:
+        for seed in range(3):
+            d = os.path.join(main_dir, f"{method}-s{seed}")
+            write_log(os.path.join(d, "log.h5"), method, seed, base_config(method, seed, d, **extra),
+                      r0_nan=(method == "draft-lv"), fixed_strings=(method == "draft-lv" and seed == 1))
+
+    lag = {"method.K": 4, "method.order": 3}
+    d = os.path.join(main_dir, "running")
+    write_log(os.path.join(d, "log.h5"), "flowbp-lagrange", 7, base_config("flowbp-lagrange", 7, d, **lag),
+              state="running", steps_done=40)
+    d = os.path.join(main_dir, "failed")
+    write_log(os.path.join(d, "log.h5"), "flowbp-lagrange", 8, base_config("flowbp-lagrange", 8, d, **lag),
+              state="failed", steps_done=17, reason="non-finite loss (nan) at step 17", failed_step=17)
+    d = os.path.join(main_dir, "schema99")
+    write_log(os.path.join(d, "log.h5"), "flowbp-lagrange", 9, base_config("flowbp-lagrange", 9, d, **lag),
+              schema_version=99)
+    d = os.path.join(main_dir, "missing_column")
+    write_log(os.path.join(d, "log.h5"), "flowbp-lagrange", 10, base_config("flowbp-lagrange", 10, d, **lag),
+              drop_eval=("is_base",))
+    d = os.path.join(main_dir, "truncated")
+    write_log(os.path.join(d, "log.h5"), "flowbp-lagrange", 11, base_config("flowbp-lagrange", 11, d, **lag))
+    with open(os.path.join(d, "log.h5"), "r+b") as fh:
+        fh.truncate(os.path.getsize(os.path.join(d, "log.h5")) // 2)
+    os.makedirs(os.path.join(main_dir, "corrupt"), exist_ok=True)
+    with open(os.path.join(main_dir, "corrupt", "log.h5"), "wb") as fh:
+        fh.write(np.random.default_rng(3).bytes(4096))
+
+    for k, seeds in [(2, [0, 1]), (4, [0, 1]), (8, [0, 1]), (16, [0])]:
+        for seed in seeds:
+            d = os.path.join(out, "ablation", f"K{k}-s{seed}")
+            write_log(os.path.join(d, "log.h5"), "flowbp-sparse", seed,
+                      base_config("flowbp-sparse", seed, d, **{"method.K": k}), knob=k)
+
+    for method in ["full-bp", "flowbp-sparse"]:
+        for n_steps in [10, 20, 40]:
+            for seed in [0, 1]:
+                d = os.path.join(out, "memory", f"{method}-N{n_steps}-s{seed}")
+                peak = n_steps * (1 << 20) if method == "full-bp" else 4 << 20
+                cfg = base_config(method, seed, d, **{"method.K": 4})
+                cfg["sampling.steps"] = n_steps
+                write_log(os.path.join(d, "log.h5"), method, seed, cfg, knob=4, peak_bytes=peak,
+                          r0_nan=(method == "full-bp"))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
