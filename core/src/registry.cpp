@@ -80,10 +80,21 @@ const Method& Registry::load_file(const std::string& path) {
 void Registry::load_directory(const std::string& dir) {
   DIR* d = ::opendir(dir.c_str());
   if (!d) throw PluginError("plugin directory '" + dir + "' does not exist or cannot be read");
-  std::vector<std::string> files;
-  while (dirent* e = ::readdir(d))
-    if (is_plugin_file_name(e->d_name)) files.push_back(dir + "/" + e->d_name);
+  std::vector<std::string> files, subdirs;
+  while (dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (is_plugin_file_name(name)) files.push_back(dir + "/" + name);
+    else if (name != "." && name != ".." && is_directory(dir + "/" + name)) subdirs.push_back(dir + "/" + name);
+  }
   ::closedir(d);
+  // One level down too: the build tree keeps each plugin in its own folder (plugins/<method>/).
+  for (const auto& sub : subdirs) {
+    if (DIR* s = ::opendir(sub.c_str())) {
+      while (dirent* e = ::readdir(s))
+        if (is_plugin_file_name(e->d_name)) files.push_back(sub + "/" + e->d_name);
+      ::closedir(s);
+    }
+  }
   std::sort(files.begin(), files.end());
   for (const auto& f : files) {
     if (is_directory(f)) continue;

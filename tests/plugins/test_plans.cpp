@@ -1,6 +1,8 @@
 // What each plugin decides, read off its Plans: structure per METHODS.md §5, plan
 // validity over many seeds and lengths, and the Jacobian depth (§6 invariant 8).
 
+#include <stdlib.h>
+
 #include <algorithm>
 #include <cmath>
 #include <set>
@@ -51,6 +53,17 @@ TEST_CASE("all eight methods load from their plugin files with the declared name
     CHECK_FALSE(info.axes.bridge.empty());
     // Every declared default must resolve and pass the method's own checks.
     CHECK_NOTHROW(plugtest::settings(name, {}, 25));
+  }
+}
+
+TEST_CASE("the default search path finds all eight plugins in the build tree (one folder per plugin)") {
+  ::unsetenv("FLOWBP_PLUGIN_PATH");
+  Registry found;
+  found.load_search_path();
+  for (const auto& name : kMethods) {
+    CAPTURE(name);
+    REQUIRE(found.has(name));
+    CHECK(found.all().at(name).path == plugtest::registry().all().at(name).path);
   }
 }
 
