@@ -97,6 +97,40 @@ TEST_CASE("every method's default plans are valid over many seeds and rollout le
   }
 }
 
+TEST_CASE("max_active bounds |A| and plans stay valid under non-default settings too") {
+  const std::vector<std::pair<std::string, std::map<std::string, ParamValue>>> cases = {
+      {"refl", {{"W", std::int64_t{5}}, {"reward_input", std::string("endpoint_reconstruction")}}},
+      {"draft-lv", {{"M", std::int64_t{5}}}},
+      {"drtune", {{"K", std::int64_t{4}}, {"early_stop_ratio", 1.0}}},
+      {"drtune", {{"K", std::int64_t{4}}, {"reward_input", std::string("endpoint_reconstruction")}}},
+      {"leapalign", {{"leap_sampler", std::string("uniform")}, {"r_min", std::int64_t{1}}}},
+      {"leapalign", {{"alpha1", 5.0}, {"alpha2", 0.2}, {"l1_max", std::int64_t{1}}}},
+      {"flowbp-sparse", {{"K", std::int64_t{5}}, {"late_bias_gamma", 0.0}}},
+      {"flowbp-bridge", {{"K", std::int64_t{2}}}},
+      {"flowbp-bridge", {{"K", std::int64_t{5}}, {"grad_rescale_scope", std::string("segment")}}},
+      {"flowbp-lagrange", {{"P", std::int64_t{5}}, {"K", std::int64_t{7}}, {"negative_weights", std::string("reduce")}}},
+      {"flowbp-lagrange", {{"P", std::int64_t{2}}, {"K", std::int64_t{2}}}},
+      {"flowbp-lagrange", {{"P", std::int64_t{4}}, {"weights", std::string("uniform")}}},
+      {"full-bp", {{"K", std::int64_t{5}}}},
+  };
+  for (const auto& [name, given] : cases) {
+    for (int steps : {5, 6, 25}) {
+      const Schedule schedule = Schedule::make(steps);
+      const ParamValues values = plugtest::settings(name, given, steps);
+      const int bound = plugtest::method(name).max_active(values, steps);
+      for (std::uint64_t seed = 0; seed < 30; ++seed) {
+        CAPTURE(name);
+        CAPTURE(steps);
+        CAPTURE(seed);
+        std::mt19937_64 rng(seed);
+        const Plan plan = plugtest::method(name).plan(values, PlanContext{schedule, rng});
+        CHECK_NOTHROW(check_plan(plan, steps, name, false));
+        CHECK(static_cast<int>(plan.active.size()) <= bound);
+      }
+    }
+  }
+}
+
 TEST_CASE("on a shifted schedule, Lagrange plans with negative_weights = reduce or allow stay valid") {
   for (int steps : {3, 5, 13, 25}) {
     const Schedule schedule = Schedule::make(steps, 3.0);
