@@ -279,13 +279,19 @@ RunRecord read_run_log(const std::string& path) {
   }
   Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
 #if H5_VERSION_GE(1, 10, 7)
-  // A trainer may still hold the file open for writing; reading must not need its lock.
+  // A trainer in another process may hold the file open for writing: reading must not need its lock.
   H5Pset_file_locking(fapl.get(), false, true);
 #endif
-  Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), H5Fclose);
+  hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get());
+  std::string detail = id < 0 ? hdf5_error_detail() : "";
+  // A file already open in this process must be reopened with its own locking settings.
+  if (id < 0 && detail.find("locking") != std::string::npos) {
+    id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (id < 0) detail = hdf5_error_detail();
+  }
+  Handle file(id, H5Fclose);
   if (!file.ok()) {
-    const std::string detail = hdf5_error_detail();
-    run.problem = "cannot open as HDF5 (truncated or corrupt" + (detail.empty() ? std::string() : ": " + detail) + ")";
+    run.problem = "cannot open as HDF5 (" + (detail.empty() ? std::string("truncated or corrupt") : detail) + ")";
     return run;
   }
   try {

@@ -19,6 +19,20 @@ case "$last" in *.png) ;; *) fail "stdout does not end with a figure path: $last
 [ -s "$last" ] || fail "figure $last missing"
 grep -q "schema_version 99" "$work/out.txt" || fail "schema 99 file not reported"
 
+# A log another process holds open for writing (and locked) is still read: reported as running.
+"$python" -c "
+import h5py, sys, time
+f = h5py.File(sys.argv[1], 'r+')
+open(sys.argv[2], 'w').close()
+time.sleep(60)
+" "$work/logs/main/running/log.h5" "$work/holding" &
+holder=$!
+i=0
+while [ ! -f "$work/holding" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+"$flowbp" report "$work/logs/main" --no-figures --out "$work/live" > "$work/live.txt" || { kill $holder; fail "report on a live file exited $?"; }
+kill $holder
+grep -q "| running | in progress: 40/100 steps" "$work/live.txt" || fail "a file held open by a writer is not reported as running"
+
 set +e
 "$flowbp" report "$work/logs/main" --metric rewrd --no-figures 2> "$work/err.txt"
 rc=$?
