@@ -66,6 +66,23 @@ struct RunLogSummary {
   std::string state, reason;
   std::int64_t steps_done = 0, steps_total = 0, failed_step = -1;
 };
-RunLogSummary read_run_log_summary(const std::string& path);  // throws std::runtime_error with the path
+// steps_done is the number of /steps rows complete in every column: after a hard kill it
+// is min(status steps_done, shortest column). Throws std::runtime_error with the path for
+// a missing, corrupt or non-run-log file, or another schema_version.
+RunLogSummary read_run_log_summary(const std::string& path);
+
+// Whole tables and attribute sets, for tests and small readers (analysis may read columns
+// itself). Integer columns come back as doubles.
+struct ColumnData {
+  std::string name;
+  bool is_integer = false;
+  bool lower_is_better = false;
+  std::vector<double> values;
+};
+// group: "steps" or "eval"; columns in declaration order.
+std::vector<ColumnData> read_run_log_table(const std::string& path, const std::string& group);
+// object: "/" (root attributes), "/config" or "/status"; sorted by name.
+std::vector<std::pair<std::string, AttrValue>> read_run_log_attrs(const std::string& path,
+                                                                 const std::string& object);
 
 }  // namespace flowbp

@@ -1,0 +1,89 @@
+// Readers of run logs: summary, whole tables, attribute sets. They refuse files of
+// another schema_version and name the file in every error.
+#include <algorithm>
+#include <cstdint>
+#include <stdexcept>
+
+#include "flowbp/run_log.h"
+#include "run_log_hdf5.h"
+
+namespace flowbp {
+
+namespace {
+
+h5::Id open_log(const std::string& path) {
+  h5::silence_errors();
+  const htri_t is_hdf5 = H5Fis_hdf5(path.c_str());
+  if (is_hdf5 <= 0) h5::fail(path, "not a readable HDF5 run log (missing, truncated or another format)");
+  h5::Id file(h5::check_id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path, "cannot open the run log"),
+              h5::Id::Kind::File);
+  if (!h5::has_attr(file, "schema_version"))
+    throw std::runtime_error(path + ": not a flowbp run log (no schema_version attribute)");
+  const std::int64_t version = h5::read_int_attr(file, "schema_version", path);
+  if (version != RunLog::kSchemaVersion)
+    throw std::runtime_error(path + ": run log schema_version " + std::to_string(version) +
+                             " is not readable by this flowbp, which reads schema_version " +
+                             std::to_string(RunLog::kSchemaVersion));
+  return file;
+}
+
+std::int64_t shortest_column(hid_t file, const std::string& group_name, const std::string& path) {
+  h5::Id group = h5::open_group(file, group_name, path);
+  std::int64_t shortest = -1;
+  for (const auto& name : h5::link_names(group, path)) {
+    h5::Id ds(h5::check_id(H5Dopen2(group, name.c_str(), H5P_DEFAULT), path, "cannot open column " + name),
+              h5::Id::Kind::Dataset);
+    const std::int64_t n = h5::dataset_length(ds, path);
+    shortest = shortest < 0 ? n : std::min(shortest, n);
+  }
+  return shortest;
+}
+
+}  // namespace
+
+RunLogSummary read_run_log_summary(const std::string& path) {
+  h5::Id file = open_log(path);
+  RunLogSummary s;
+  s.schema_version = h5::read_int_attr(file, "schema_version", path);
+  h5::Id status = h5::open_group(file, "status", path);
+  s.state = h5::read_string_attr(status, "state", path);
+  s.reason = h5::read_string_attr(status, "reason", path);
+  s.failed_step = h5::read_int_attr(status, "failed_step", path);
+  s.steps_total = h5::read_int_attr(status, "steps_total", path);
+  s.steps_done = h5::read_int_attr(status, "steps_done", path);
+  const std::int64_t shortest = shortest_column(file, "steps", path);
+  if (shortest >= 0) s.steps_done = std::min(s.steps_done, shortest);
+  return s;
+}
+
+std::vector<ColumnData> read_run_log_table(const std::string& path, const std::string& group_name) {
+  if (group_name != "steps" && group_name != "eval")
+    throw std::invalid_argument(path + ": a run log's tables are 'steps' and 'eval', not '" + group_name + "'");
+  h5::Id file = open_log(path);
+  h5::Id group = h5::open_group(file, group_name, path);
+  std::vector<ColumnData> out;
+  for (const auto& name : h5::link_names(group, path)) {
+    h5::Id ds(h5::check_id(H5Dopen2(group, name.c_str(), H5P_DEFAULT), path, "cannot open column " + name),
+              h5::Id::Kind::Dataset);
+    ColumnData c;
+    c.name = name;
+    c.is_integer = h5::dataset_is_integer(ds, path);
+    if (h5::has_attr(ds, "lower_is_better")) {
+      AttrValue v = h5::read_attr(ds, "lower_is_better", path);
+      c.lower_is_better = std::holds_alternative<bool>(v) ? std::get<bool>(v)
+                          : std::holds_alternative<std::int64_t>(v) && std::get<std::int64_t>(v) != 0;
+    }
+    c.values = h5::read_dataset(ds, path);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, AttrValue>> read_run_log_attrs(const std::string& path, const std::string& object) {
+  h5::Id file = open_log(path);
+  if (object == "/" || object.empty()) return h5::read_all_attrs(file, path);
+  h5::Id group = h5::open_group(file, object, path);
+  return h5::read_all_attrs(group, path);
+}
+
+}  // namespace flowbp
