@@ -99,6 +99,11 @@ def check_killed_log(writer, path, wanted):
         if not line:
             break
         reported = int(line.split()[1])
+    # Readable while the writer still runs: the writer takes no HDF5 file lock.
+    with h5py.File(path, "r") as f:
+        live = int(f["status"].attrs["steps_done"])
+        check(live >= wanted, f"live log: steps_done {live} >= {wanted}")
+        check(all(f["steps"][name].shape[0] >= live for name in STEP_COLUMNS), "live log: columns hold steps_done rows")
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
     child.stdout.close()
@@ -138,6 +143,7 @@ def run_doc_example(doc_path, log_dir):
 
 def main():
     writer, doc_path = sys.argv[1], sys.argv[2]
+    os.environ.pop("HDF5_USE_FILE_LOCKING", None)  # what a user's h5py does by default
     with tempfile.TemporaryDirectory(prefix="flowbp-h5py-") as tmp:
         path = os.path.join(tmp, "log.h5")
         subprocess.run([writer, path, "20"], check=True, stdout=subprocess.DEVNULL)

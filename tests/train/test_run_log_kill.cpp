@@ -76,6 +76,8 @@ TEST_CASE("a writer killed with SIGKILL leaves a readable log with every reporte
     char line[64];
     while (reported < wanted && std::fgets(line, sizeof line, child.out)) reported = std::atol(line + 4);
     REQUIRE(reported == wanted);
+    // Readable while the writer runs (no HDF5 file lock is held).
+    CHECK(read_run_log_summary(path).steps_done >= wanted);
     REQUIRE(::kill(child.pid, SIGKILL) == 0);
     int status = 0;
     REQUIRE(::waitpid(child.pid, &status, 0) == child.pid);

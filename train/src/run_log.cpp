@@ -180,7 +180,7 @@ RunLog RunLog::create(const std::string& path, const RunLogHeader& header) {
   h5::silence_errors();
   auto impl = std::make_unique<Impl>();
   impl->path = path;
-  impl->file = h5::Id(h5::check_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), path,
+  impl->file = h5::Id(h5::check_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, h5::unlocked_access(path)), path,
                                    "cannot create the run log"),
                       h5::Id::Kind::File);
   impl->reserve_space();
@@ -208,7 +208,7 @@ RunLog RunLog::reopen(const std::string& path, std::int64_t keep_steps, std::int
   h5::silence_errors();
   auto impl = std::make_unique<Impl>();
   impl->path = path;
-  impl->file = h5::Id(h5::check_id(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), path,
+  impl->file = h5::Id(h5::check_id(H5Fopen(path.c_str(), H5F_ACC_RDWR, h5::unlocked_access(path)), path,
                                    "cannot open the run log to resume it"),
                       h5::Id::Kind::File);
   impl->reserve_space();

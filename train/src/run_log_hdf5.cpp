@@ -79,6 +79,12 @@ herr_t Id::reset() {
   return status;
 }
 
+Id unlocked_access(const std::string& path) {
+  Id fapl(check_id(H5Pcreate(H5P_FILE_ACCESS), path, "H5Pcreate"), Id::Kind::Plist);
+  check(H5Pset_file_locking(fapl, false, true), path, "cannot turn off file locking");
+  return fapl;
+}
+
 Id open_group(hid_t parent, const std::string& name, const std::string& path) {
   return Id(check_id(H5Gopen2(parent, name.c_str(), H5P_DEFAULT), path, "cannot open group " + name),
             Id::Kind::Group);

@@ -43,6 +43,10 @@ class Id {
   Kind kind_ = Kind::Plist;
 };
 
+// File access without HDF5's flock: a run log has one writer, and readers (h5py, the
+// sweep runner, `flowbp report`) must be able to look at a log while it is written.
+Id unlocked_access(const std::string& path);
+
 Id open_group(hid_t parent, const std::string& name, const std::string& path);
 // A group that remembers the creation order of its links (column order for readers).
 Id create_ordered_group(hid_t parent, const std::string& name, const std::string& path);

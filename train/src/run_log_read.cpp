@@ -15,7 +15,7 @@ h5::Id open_log(const std::string& path) {
   h5::silence_errors();
   const htri_t is_hdf5 = H5Fis_hdf5(path.c_str());
   if (is_hdf5 <= 0) h5::fail(path, "not a readable HDF5 run log (missing, truncated or another format)");
-  h5::Id file(h5::check_id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path, "cannot open the run log"),
+  h5::Id file(h5::check_id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, h5::unlocked_access(path)), path, "cannot open the run log"),
               h5::Id::Kind::File);
   if (!h5::has_attr(file, "schema_version"))
     throw std::runtime_error(path + ": not a flowbp run log (no schema_version attribute)");
