@@ -2,6 +2,7 @@
 // that Euler replays, leaps and ρ rescaling are spelled the same way everywhere.
 #pragma once
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "flowbp/plan.h"
