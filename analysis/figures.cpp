@@ -152,6 +152,8 @@ void residuals(FigureWriter& w, std::vector<std::string>& notes) {
   }
   if (r0.empty()) return notes.push_back("figure residual_reward not drawn: no method logs a connector residual r_0");
   std::string body = "set multiplot layout 2,1 title 'Connector residuals and reward over training (Fig. 7)'\n";
+  // Fixed margins so both panels share one step axis, pixel for pixel.
+  body += "set lmargin at screen 0.08\nset rmargin at screen 0.74\n";
   body += "set xlabel 'step'\nset ylabel 'residual (mean over batch)'\n";
   std::string plot = w.band_plot("residual_reward", r0);
   for (std::size_t i = 0; i < rs.size(); ++i) {

@@ -53,6 +53,23 @@ void check_options(const ReportOptions& o, const Report& report, const std::vect
   }
 }
 
+// A table or figure left from an earlier report into the same --out would read as
+// part of this one; only files of the kinds the report writes are removed.
+void remove_previous_output(const std::string& out_dir) {
+  std::error_code ec;
+  for (const char* name : {"main.csv", "ablation.csv", "status.csv"}) fs::remove(fs::path(out_dir) / "tables" / name, ec);
+  for (const auto& dir : {fs::path(out_dir) / "figures", fs::path(out_dir) / "figures" / "data"}) {
+    if (!fs::is_directory(dir, ec)) continue;
+    std::vector<fs::path> stale;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      const auto ext = entry.path().extension();
+      if (entry.is_regular_file(ec) && (ext == ".png" || ext == ".dat" || ext == ".gp" || ext == ".log"))
+        stale.push_back(entry.path());
+    }
+    for (const auto& p : stale) fs::remove(p, ec);
+  }
+}
+
 }  // namespace
 
 Report make_report(const ReportOptions& o) {
@@ -77,6 +94,7 @@ Report make_report(const ReportOptions& o) {
   if (o.metric) report.metric = *o.metric;
   else if (!report.table.metrics.empty()) report.metric = report.table.metrics.front().name;  // reward when present
 
+  remove_previous_output(report.out_dir);
   fs::create_directories(report.out_dir + "/tables");
   if (o.figures && !report.table.rows.empty()) write_figures(report, report.out_dir + "/figures");
   report.tables = write_csv_tables(report, report.out_dir + "/tables");

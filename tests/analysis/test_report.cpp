@@ -317,3 +317,29 @@ TEST_CASE("without gnuplot the tables are still written and the report says why 
   CHECK(fs::exists(out + "/tables/main.csv"));
   CHECK_FALSE(fs::exists(out + "/figures/reward_curves.png"));
 }
+
+TEST_CASE("--ignore merges the runs a key would split; --by a key that does not vary says so") {
+  const std::string out = fresh_dir("report-ignore");
+  Run r = report({fixture_logs() + "/ablation", "--out", out, "--ignore", "method.K", "--no-figures"});
+  REQUIRE_MESSAGE(r.rc == 0, r.err);
+  const auto main = read_csv(out + "/tables/main.csv");
+  const auto& all = find_row(main, {{"label", "flowbp-sparse"}, {"metric", "reward"}});
+  CHECK(num(all, "n") == 7);
+  CHECK_FALSE(fs::exists(out + "/tables/ablation.csv"));
+
+  r = report({fixture_logs() + "/main", "--out", out, "--by", "train.lr", "--no-figures"});
+  REQUIRE_MESSAGE(r.rc == 0, r.err);
+  CHECK(contains(r.out, "--by train.lr: the key does not vary within any method; no ablation table"));
+}
+
+TEST_CASE("a report into an earlier report's --out leaves none of the earlier tables or figures behind") {
+  const std::string out = fresh_dir("report-rerun");
+  REQUIRE(report({fixture_logs() + "/ablation", "--out", out}).rc == 0);
+  REQUIRE(fs::exists(out + "/tables/ablation.csv"));
+  REQUIRE(fs::exists(out + "/figures/sweep_method_K_reward.png"));
+  REQUIRE(report({fixture_logs() + "/main", "--out", out, "--no-figures"}).rc == 0);
+  CHECK_FALSE(fs::exists(out + "/tables/ablation.csv"));
+  CHECK_FALSE(fs::exists(out + "/figures/sweep_method_K_reward.png"));
+  CHECK_FALSE(fs::exists(out + "/figures/reward_curves.png"));
+  CHECK(fs::exists(out + "/tables/main.csv"));
+}
