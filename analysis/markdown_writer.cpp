@@ -54,7 +54,7 @@ std::string status_detail(const RunRecord& r) {
       return "at step " + std::to_string(r.failed_step) + ": " + (r.reason.empty() ? "(no reason recorded)" : r.reason);
     case RunState::Running:
       return "in progress: " + std::to_string(r.steps_done) + "/" + std::to_string(r.steps_total) +
-             " steps; not tabulated";
+             " steps (or interrupted: --resume continues it); not tabulated";
     case RunState::Unreadable:
       return r.problem + "; skipped";
   }

@@ -179,7 +179,7 @@ TEST_CASE("Table 2 from 2 methods x 3 seeds, with every bad file reported and sk
   CHECK(by_dir.at("schema99").at("state") == "unreadable");
   CHECK(contains(by_dir.at("schema99").at("problem"), "schema_version 99"));
   CHECK(contains(by_dir.at("missing_column").at("problem"), "/eval/is_base"));
-  CHECK(contains(r.out, "| running | in progress: 40/100 steps; not tabulated |"));
+  CHECK(contains(r.out, "| running | in progress: 40/100 steps (or interrupted: --resume continues it); not tabulated |"));
   CHECK(contains(r.out, "| failed | at step 17: non-finite loss (nan) at step 17 |"));
   CHECK(contains(r.out, "6 done, 1 failed, 1 running, 4 unreadable"));
 
