@@ -1,6 +1,136 @@
-// PLACEHOLDER during development: the owner of this folder replaces it.
+// `flowbp train CONFIG [options]`: one experiment, one method, one seed.
+// Exit codes: 0 done (or already done), 2 bad configuration or usage, 3 the run
+// failed (NaN/Inf or an error mid-run, recorded in the log).
+#include <boost/program_options.hpp>
+
 #include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
 #include "commands.h"
+#include "flowbp/experiment.h"
+#include "flowbp/registry.h"
+#include "flowbp/trainer.h"
+
+namespace po = boost::program_options;
+
 namespace flowbp::cli {
-int train(const Args&) { std::fprintf(stderr, "flowbp train: not built yet\n"); return 2; }
+
+namespace {
+
+constexpr int kExitDone = 0, kExitUsage = 2, kExitFailed = 3;
+
+const char* kUsage =
+    "usage: flowbp train CONFIG.toml [options]\n\n"
+    "Trains one method on one experiment and logs it to <out>/<name>/{config.toml, log.h5,\n"
+    "checkpoint.bin}. Exit status: 0 done, 2 bad configuration or usage, 3 the run failed\n"
+    "(NaN/Inf or an error, recorded in the log).\n\n"
+    "example: flowbp train experiments/toy.toml --method flowbp-lagrange --set method.K=4 --out runs/\n";
+
+}  // namespace
+
+int train(const Args& args) {
+  po::options_description visible("options");
+  visible.add_options()
+      ("help,h", "show this help")
+      ("method,m", po::value<std::string>(), "method to train (same as --set method.name=NAME)")
+      ("set,s", po::value<std::vector<std::string>>()->composing(),
+       "override a dotted key, e.g. --set method.K=4 --set train.lr=3e-4 (repeatable)")
+      ("out,o", po::value<std::string>()->default_value("runs"), "directory that holds run directories")
+      ("name,n", po::value<std::string>(), "run directory name (default <method>-<config id>)")
+      ("plugin-dir", po::value<std::vector<std::string>>()->composing(),
+       "extra directory of method plugins, searched first (repeatable)")
+      ("threads", po::value<int>(), "torch threads (default: train.threads)")
+      ("cache-dir", po::value<std::string>(), "backbone cache (default: backbone.cache_dir, $FLOWBP_CACHE_DIR, "
+                                              "~/.cache/flowbp)")
+      ("quiet,q", "no progress line")
+      ("resume", "continue the run in <out>/<name> from its last checkpoint; a finished run is left as it is");
+  po::options_description hidden;
+  hidden.add_options()
+      ("config", po::value<std::string>(), "experiment TOML")
+      ("stop-after-step", po::value<long long>(), "test only: quit after logging this step, as if killed");
+  po::options_description all;
+  all.add(visible).add(hidden);
+  po::positional_options_description positional;
+  positional.add("config", 1);
+
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::fprintf(stderr, "flowbp train: %s\n\n%s", e.what(), kUsage);
+    return kExitUsage;
+  }
+  if (vm.count("help")) {
+    std::cout << kUsage << '\n' << visible;
+    return kExitDone;
+  }
+  if (!vm.count("config")) {
+    std::fprintf(stderr, "flowbp train: missing the experiment file\n\n%s", kUsage);
+    return kExitUsage;
+  }
+
+  const std::string config_path = vm["config"].as<std::string>();
+  std::vector<Override> overrides;
+  TrainOptions options;
+  std::string run_name;
+  Experiment experiment;
+  const Method* method = nullptr;
+  Registry registry;
+  try {
+    if (vm.count("method"))
+      overrides.push_back(parse_override("method.name=\"" + vm["method"].as<std::string>() + "\"", "--method"));
+    if (vm.count("set"))
+      for (const auto& s : vm["set"].as<std::vector<std::string>>()) overrides.push_back(parse_override(s, "--set"));
+    registry.load_search_path(vm.count("plugin-dir") ? vm["plugin-dir"].as<std::vector<std::string>>()
+                                                     : std::vector<std::string>{});
+    experiment = load_experiment(config_path, overrides, registry);
+    method = &registry.get(experiment.method);
+    run_name = vm.count("name") ? vm["name"].as<std::string>() : experiment.method + "-" + config_id(experiment);
+    if (run_name.empty() || run_name.find('/') != std::string::npos || run_name == "." || run_name == "..")
+      throw ConfigError("--name: '" + run_name + "' is not a directory name");
+    options.run_dir = vm["out"].as<std::string>() + "/" + run_name;
+    options.run_name = run_name;
+    options.resume = vm.count("resume") != 0;
+    options.quiet = vm.count("quiet") != 0;
+    if (vm.count("threads")) {
+      options.threads = vm["threads"].as<int>();
+      if (options.threads < 1) throw ConfigError("--threads: must be at least 1");
+    }
+    if (vm.count("cache-dir")) options.cache_dir = vm["cache-dir"].as<std::string>();
+    if (vm.count("stop-after-step")) options.stop_after_step = vm["stop-after-step"].as<long long>();
+  } catch (const std::exception& e) {  // ConfigError, SettingError, PluginError: the message says it all
+    std::fprintf(stderr, "flowbp train: %s\n", e.what());
+    return kExitUsage;
+  }
+
+  TrainResult result;
+  try {
+    result = train_run(experiment, *method, options);
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "flowbp train: %s\n", e.what());
+    return kExitUsage;
+  } catch (const std::exception& e) {  // before the log existed: nothing to record it in
+    std::fprintf(stderr, "flowbp train: %s: %s\n", options.run_dir.c_str(), e.what());
+    return kExitFailed;
+  }
+  switch (result.outcome) {
+    case RunOutcome::AlreadyDone:
+      if (!options.quiet) std::fprintf(stderr, "flowbp train: %s is already done\n", options.run_dir.c_str());
+      return kExitDone;
+    case RunOutcome::Failed:
+      std::fprintf(stderr, "flowbp train: %s failed: %s\n", options.run_dir.c_str(), result.reason.c_str());
+      return kExitFailed;
+    case RunOutcome::Stopped:
+    case RunOutcome::Done:
+      if (!options.quiet)
+        std::fprintf(stderr, "flowbp train: %s: %lld steps in %.1f s\n", options.run_dir.c_str(),
+                     static_cast<long long>(result.steps_done), result.seconds);
+      return kExitDone;
+  }
+  return kExitDone;
 }
+
+}  // namespace flowbp::cli
