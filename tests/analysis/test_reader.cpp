@@ -1,8 +1,8 @@
 // Reading real run logs: good ones in full, bad ones as Unreadable with the reason.
-#include <doctest.h>
 
 #include "fixture_logs.h"
 #include "run_log_reader.h"
+#include <doctest.h>
 
 using namespace flowbp::analysis;
 using flowbp::analysis::test::fixture_logs;

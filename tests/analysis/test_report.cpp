@@ -1,7 +1,6 @@
 // `flowbp report` end to end on real logs: the numbers of Table 2 and Table 4
 // against values worked out by hand from make_logs.py, the status of every bad
 // file, the CSV, the PNGs, and the errors for bad options.
-#include <doctest.h>
 
 #include <cmath>
 #include <cstdint>
@@ -15,6 +14,7 @@
 
 #include "commands.h"
 #include "fixture_logs.h"
+#include <doctest.h>
 
 namespace fs = std::filesystem;
 using namespace flowbp::analysis::test;

@@ -1,9 +1,9 @@
 // The t quantile against published values (scipy.stats.t.ppf), and the seed summary.
-#include <doctest.h>
 
 #include <cmath>
 
 #include "stats.h"
+#include <doctest.h>
 
 using namespace flowbp::analysis;
 

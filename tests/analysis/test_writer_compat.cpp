@@ -1,6 +1,5 @@
 // The reader against the trainer's own writer (flowbp::RunLog): logs written by
 // train/ must tabulate exactly, including a run still open for writing.
-#include <doctest.h>
 
 #include <cmath>
 #include <filesystem>
@@ -9,6 +8,7 @@
 #include "flowbp/run_log.h"
 #include "report.h"
 #include "run_log_reader.h"
+#include <doctest.h>
 
 using namespace flowbp::analysis;
 using flowbp::analysis::test::fresh_dir;

@@ -1,6 +1,5 @@
 // The engine's building blocks on a tiny double-precision field: exactness of
 // forward values and the gradient each stop-gradient identity promises.
-#include <doctest.h>
 
 #include <ATen/ATen.h>
 #include <algorithm>
@@ -10,6 +9,7 @@
 #include "flowbp/memory.h"
 #include "flowbp/plan.h"
 #include "flowbp/surrogate.h"
+#include <doctest.h>
 
 using namespace flowbp;
 

@@ -1,7 +1,7 @@
-#include <doctest.h>
 
 #include "flowbp/did_you_mean.h"
 #include "flowbp/params.h"
+#include <doctest.h>
 
 using namespace flowbp;
 

@@ -1,5 +1,4 @@
 // Real dlopen of real shared modules built beside this test.
-#include <doctest.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -8,6 +7,7 @@
 #include <string>
 
 #include "flowbp/registry.h"
+#include <doctest.h>
 
 using namespace flowbp;
 namespace fs = std::filesystem;

@@ -1,4 +1,3 @@
-#include <doctest.h>
 
 #include <cmath>
 #include <algorithm>
@@ -8,6 +7,7 @@
 
 #include "flowbp/quadrature.h"
 #include "flowbp/samplers.h"
+#include <doctest.h>
 
 using namespace flowbp;
 

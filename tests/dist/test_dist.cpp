@@ -1,6 +1,4 @@
 // Real multi-process Gloo runs on loopback.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
-#include <doctest.h>
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,6 +12,9 @@
 #include <vector>
 
 #include "flowbp/distributed.h"
+
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest.h>
 
 namespace {
 

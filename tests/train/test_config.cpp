@@ -1,9 +1,10 @@
 // Experiment loading: defaults, typed sections, overrides, canonical text and ids.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
-#include <doctest.h>
 
 #include "flowbp/config_schema.h"
 #include "test_config_fixture.h"
+
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest.h>
 
 using namespace flowbp;
 using config_test::parse;

@@ -2,10 +2,9 @@
 // default (so the document cannot drift from the schema).
 #include <dirent.h>
 
-#include <doctest.h>
-
 #include "flowbp/config_schema.h"
 #include "test_config_fixture.h"
+#include <doctest.h>
 
 using namespace flowbp;
 

@@ -1,8 +1,8 @@
 // Bad experiment files and overrides: each error names the file, line, column and
 // dotted key, says what was expected, and suggests a near name.
-#include <doctest.h>
 
 #include "test_config_fixture.h"
+#include <doctest.h>
 
 using namespace flowbp;
 using config_test::error_of;

@@ -1,8 +1,8 @@
 // [method]: the settings are validated by the real plugins, and their errors come
 // back with the place the user wrote the setting.
-#include <doctest.h>
 
 #include "test_config_fixture.h"
+#include <doctest.h>
 
 using namespace flowbp;
 using config_test::error_of;

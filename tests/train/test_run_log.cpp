@@ -1,7 +1,5 @@
 // The HDF5 run log: what is written reads back (layout, types, values, status),
 // resume truncation, and errors that name the file.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
-#include <doctest.h>
 #include <hdf5.h>
 #include <stdlib.h>
 
@@ -10,6 +8,9 @@
 #include <fstream>
 
 #include "test_run_log_fixture.h"
+
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest.h>
 
 using namespace flowbp;
 using run_log_test::eval_row;

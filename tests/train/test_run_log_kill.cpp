@@ -4,14 +4,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <doctest.h>
-
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
 #include "test_run_log_fixture.h"
+#include <doctest.h>
 
 using namespace flowbp;
 
