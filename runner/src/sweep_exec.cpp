@@ -1,0 +1,394 @@
+#include "flowbp/sweep_exec.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "flowbp/child_process.h"
+#include "flowbp/run_log.h"
+#include "sweep_progress.h"
+
+namespace flowbp {
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string run_dir(const ExecOptions& o, const SweepRun& r) { return o.out_dir + "/runs/" + r.name; }
+std::string config_path(const ExecOptions& o, const SweepRun& r) { return o.out_dir + "/configs/" + r.name + ".toml"; }
+std::string output_path(const ExecOptions& o, const SweepRun& r) { return o.out_dir + "/logs/" + r.name + ".log"; }
+std::string lock_path(const ExecOptions& o, const SweepRun& r) { return o.out_dir + "/locks/" + r.name + ".lock"; }
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// temp + rename: readers and a later --resume never see half a file.
+void write_file_atomic(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) throw std::runtime_error(tmp + ": cannot write: " + std::strerror(errno));
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    throw std::runtime_error(path + ": cannot write: " + ec.message());
+  }
+}
+
+void make_dirs(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw std::runtime_error(dir + ": cannot create the directory: " + ec.message());
+}
+
+std::string manifest_text(const std::vector<SweepRun>& runs) {
+  std::string text = "id\tname\tmethod\tvarying\n";
+  for (const auto& r : runs) {
+    std::string varying;
+    for (const auto& [k, v] : r.varying) varying += (varying.empty() ? "" : " ") + k + "=" + v;
+    text += r.id + "\t" + r.name + "\t" + r.method + "\t" + varying + "\n";
+  }
+  return text;
+}
+
+// An exclusive, non-blocking lock on the run: -1 when another process holds it.
+int try_lock_run(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error(path + ": cannot create the run lock: " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+void move_failed_aside(const ExecOptions& o, const SweepRun& r) {
+  const std::string aside_dir = o.out_dir + "/failed_attempts";
+  make_dirs(aside_dir);
+  for (int k = 1;; ++k) {
+    const std::string target = aside_dir + "/" + r.name + "." + std::to_string(k);
+    if (fs::exists(target)) continue;
+    std::error_code ec;
+    fs::rename(run_dir(o, r), target, ec);
+    if (ec) throw std::runtime_error(run_dir(o, r) + ": cannot move the failed run aside: " + ec.message());
+    return;
+  }
+}
+
+struct Active {
+  std::size_t run;
+  pid_t pid;
+  Clock::time_point start;
+};
+
+class Executor {
+ public:
+  Executor(const std::vector<SweepRun>& runs, const ExecOptions& options)
+      : runs_(runs), o_(options), progress_(options.log, options.progress, static_cast<int>(runs.size()), options.jobs) {
+    index_path_ = o_.out_dir + "/" + index_file_name(o_.shard.index, o_.shard.count);
+  }
+
+  ExecSummary run() {
+    summary_.total = static_cast<int>(runs_.size());
+    classify();
+    write_index(index_path_, entries_);
+    SignalWaiter signals;
+    Clock::time_point kill_deadline{};
+    std::size_t next = 0;
+    for (;;) {
+      while (!stopping_ && active_.size() < static_cast<std::size_t>(std::max(1, o_.jobs)) && next < queue_.size())
+        launch(queue_[next++]);
+      if (active_.empty() && (stopping_ || next == queue_.size())) break;
+      const int sig = signals.wait_signal(500);
+      if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
+        if (!stopping_) {
+          stopping_ = true;
+          stop_signal_ = sig;
+          summary_.stopped_by_signal = true;
+          progress_.note(std::string("stopping: ") + (sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP") +
+                         " received; asking the running runs to stop (again to kill them)");
+          for (const auto& a : active_) ::kill(-a.pid, SIGTERM);
+          kill_deadline = Clock::now() + std::chrono::milliseconds(o_.stop_grace_ms);
+        } else {
+          for (const auto& a : active_) ::kill(-a.pid, SIGKILL);
+        }
+      }
+      reap();
+      if (stopping_ && !active_.empty() && Clock::now() > kill_deadline)
+        for (const auto& a : active_) ::kill(-a.pid, SIGKILL);
+      progress_.tick(running_names());
+    }
+    if (stopping_) {
+      for (std::size_t q = next; q < queue_.size(); ++q) {
+        IndexEntry& e = entries_[queue_[q]];
+        e.reason = "not started: the sweep was stopped";
+      }
+    }
+    write_index(index_path_, entries_);
+    progress_.finish();
+    return summary_;
+  }
+
+ private:
+  void classify() {
+    std::map<std::string, IndexEntry> previous;
+    std::error_code ec;
+    if (fs::is_directory(o_.out_dir, ec))
+      for (auto& e : read_merged_index(o_.out_dir)) previous[e.id] = e;
+    for (std::size_t i = 0; i < runs_.size(); ++i) {
+      const SweepRun& r = runs_[i];
+      IndexEntry e;
+      if (auto it = previous.find(r.id); it != previous.end()) e = it->second;
+      e.id = r.id;
+      e.name = r.name;
+      const RunInspection insp = inspect_run(o_.out_dir, r);
+      if (insp.state == "done") {
+        e.state = "done";
+        e.reason.clear();
+        ++summary_.done;
+        ++summary_.skipped;
+        progress_.already(true);
+      } else if (insp.state == "failed" && !o_.retry_failed) {
+        e.state = "failed";
+        e.reason = insp.reason;
+        ++summary_.failed;
+        ++summary_.skipped;
+        progress_.already(false);
+      } else if (insp.state != "failed" && e.state == "failed" && !o_.retry_failed) {
+        // A crash (signal, bad exit) that left no failed status in the log.
+        ++summary_.failed;
+        ++summary_.skipped;
+        progress_.already(false);
+      } else {
+        if (insp.state == "failed") move_failed_aside(o_, r);
+        e.state = "pending";
+        queue_.push_back(i);
+      }
+      entries_.push_back(std::move(e));
+    }
+  }
+
+  std::vector<std::string> child_argv(const SweepRun& r) const {
+    std::vector<std::string> argv = {o_.flowbp_exe, "train", config_path(o_, r), "--out", o_.out_dir + "/runs",
+                                     "--name", r.name, "--resume", "--quiet"};
+    if (o_.threads > 0) {
+      argv.push_back("--threads");
+      argv.push_back(std::to_string(o_.threads));
+    }
+    for (const auto& d : o_.plugin_dirs) {
+      argv.push_back("--plugin-dir");
+      argv.push_back(d);
+    }
+    return argv;
+  }
+
+  void launch(std::size_t i) {
+    const SweepRun& r = runs_[i];
+    IndexEntry& e = entries_[i];
+    const int lock = try_lock_run(lock_path(o_, r));
+    if (lock < 0) {
+      e.state = "running";
+      e.reason = "held by another process (another shard or sweep)";
+      ++summary_.busy;
+      progress_.event("busy", r.name, e.reason);
+      write_index(index_path_, entries_);
+      return;
+    }
+    // Another process may have finished it between our first look and the lock.
+    const RunInspection insp = inspect_run(o_.out_dir, r);
+    if (insp.state == "done") {
+      ::close(lock);
+      e.state = "done";
+      ++summary_.done;
+      progress_.event("done", r.name, "finished elsewhere");
+      write_index(index_path_, entries_);
+      return;
+    }
+    ChildSpec spec;
+    spec.argv = child_argv(r);
+    // Spinning OpenMP workers fight over cores when several runs share a machine.
+    if (!std::getenv("OMP_WAIT_POLICY")) spec.env.emplace_back("OMP_WAIT_POLICY", "PASSIVE");
+    if (o_.threads > 0) spec.env.emplace_back("OMP_NUM_THREADS", std::to_string(o_.threads));
+    spec.output_path = output_path(o_, r);
+    spec.inherit_fd = lock;
+    {
+      std::ofstream out(spec.output_path, std::ios::app);
+      std::string cmd;
+      for (const auto& a : spec.argv) cmd += (cmd.empty() ? "" : " ") + a;
+      out << "=== flowbp sweep: attempt " << e.attempts + 1 << " at " << utc_now()
+          << (insp.state == "partial" ? " (continuing an interrupted run)" : "") << "\n=== " << cmd << "\n";
+    }
+    pid_t pid = -1;
+    try {
+      pid = spawn_child(spec);
+    } catch (const std::exception& ex) {
+      ::close(lock);
+      e.state = "failed";
+      e.reason = ex.what();
+      ++summary_.failed;
+      progress_.event("failed", r.name, e.reason);
+      write_index(index_path_, entries_);
+      return;
+    }
+    ::close(lock);  // the child holds it now
+    e.state = "running";
+    e.attempts += 1;
+    e.started_utc = utc_now();
+    e.ended_utc.clear();
+    e.exit_code = -1;
+    e.reason = insp.state == "partial" ? "continuing from step " + std::to_string(insp.steps_done) : "";
+    active_.push_back({i, pid, Clock::now()});
+    progress_.event("start", r.name, e.reason);
+    write_index(index_path_, entries_);
+  }
+
+  void reap() {
+    for (;;) {
+      int status = 0;
+      const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+      if (pid <= 0) return;
+      auto it = std::find_if(active_.begin(), active_.end(), [pid](const Active& a) { return a.pid == pid; });
+      if (it == active_.end()) continue;
+      const Active a = *it;
+      active_.erase(it);
+      finish(a, status);
+    }
+  }
+
+  void finish(const Active& a, int status) {
+    const SweepRun& r = runs_[a.run];
+    IndexEntry& e = entries_[a.run];
+    const double seconds = std::chrono::duration<double>(Clock::now() - a.start).count();
+    e.ended_utc = utc_now();
+    e.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    const RunInspection insp = inspect_run(o_.out_dir, r);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+      e.state = "done";
+      e.reason.clear();
+      ++summary_.done;
+      progress_.finished(true, r.name, seconds, "");
+    } else if (stopping_ && insp.state != "failed") {
+      e.state = "interrupted";
+      e.reason = std::string("stopped by ") + (stop_signal_ == SIGINT ? "SIGINT" : stop_signal_ == SIGTERM ? "SIGTERM" : "SIGHUP") +
+                 " at step " + std::to_string(insp.steps_done) + "; --resume continues it";
+      ++summary_.interrupted;
+      progress_.event("stopped", r.name, e.reason);
+    } else {
+      e.state = "failed";
+      if (insp.state == "failed" && !insp.reason.empty()) {
+        e.reason = insp.reason;
+      } else {
+        const std::string last = last_line_of(output_path(o_, r));
+        e.reason = describe_wait_status(status) + (last.empty() ? "" : ": " + last);
+      }
+      ++summary_.failed;
+      progress_.finished(false, r.name, seconds, e.reason);
+    }
+    write_index(index_path_, entries_);
+  }
+
+  std::vector<std::pair<std::string, double>> running_names() const {
+    std::vector<std::pair<std::string, double>> out;
+    for (const auto& a : active_)
+      out.emplace_back(runs_[a.run].name, std::chrono::duration<double>(Clock::now() - a.start).count());
+    return out;
+  }
+
+  const std::vector<SweepRun>& runs_;
+  const ExecOptions& o_;
+  SweepProgress progress_;
+  std::string index_path_;
+  std::vector<IndexEntry> entries_;
+  std::vector<std::size_t> queue_;
+  std::vector<Active> active_;
+  ExecSummary summary_;
+  bool stopping_ = false;
+  int stop_signal_ = 0;
+};
+
+}  // namespace
+
+int ExecSummary::exit_code() const {
+  if (stopped_by_signal) return 130;
+  if (failed > 0) return 3;
+  if (busy > 0) return 4;
+  return 0;
+}
+
+void prepare_out_dir(const std::vector<SweepRun>& all_runs, const std::vector<SweepRun>& my_runs,
+                     const ExecOptions& o) {
+  if (!o.resume) {
+    std::vector<std::string> existing;
+    for (const auto& r : my_runs)
+      if (fs::exists(run_dir(o, r))) existing.push_back(r.name);
+    if (!existing.empty())
+      throw std::runtime_error(o.out_dir + ": " + std::to_string(existing.size()) +
+                               " run(s) of this sweep already have results there (e.g. runs/" + existing.front() +
+                               "); add --resume to continue the sweep (finished runs are kept), or choose "
+                               "another --out");
+  }
+  for (const char* sub : {"configs", "runs", "logs", "locks"}) make_dirs(o.out_dir + "/" + sub);
+  write_file_atomic(o.out_dir + "/sweep_runs.tsv", manifest_text(all_runs));
+  for (const auto& r : all_runs) {
+    const std::string path = config_path(o, r);
+    if (read_file(path) != r.resolved_toml) write_file_atomic(path, r.resolved_toml);
+  }
+}
+
+RunInspection inspect_run(const std::string& out_dir, const SweepRun& run) {
+  RunInspection insp;
+  const std::string dir = out_dir + "/runs/" + run.name;
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) {
+    insp.state = "new";
+    return insp;
+  }
+  const std::string log = dir + "/log.h5";
+  if (!fs::exists(log, ec)) {
+    insp.state = "partial";
+    insp.reason = "no log yet";
+    return insp;
+  }
+  try {
+    const RunLogSummary s = read_run_log_summary(log);
+    insp.steps_done = s.steps_done;
+    insp.steps_total = s.steps_total;
+    insp.reason = s.reason;
+    insp.state = s.state == "done" ? "done" : s.state == "failed" ? "failed" : "partial";
+  } catch (const std::exception& e) {
+    // Open elsewhere (HDF5 locks a file being written) or damaged: the trainer's
+    // --resume decides what can be kept.
+    insp.state = "partial";
+    insp.reason = e.what();
+  }
+  return insp;
+}
+
+ExecSummary execute_sweep(const std::vector<SweepRun>& runs, const ExecOptions& options) {
+  Executor executor(runs, options);
+  return executor.run();
+}
+
+}  // namespace flowbp

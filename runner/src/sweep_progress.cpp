@@ -1,0 +1,111 @@
+#include "sweep_progress.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <unistd.h>
+
+namespace flowbp {
+
+using Clock = std::chrono::steady_clock;
+
+SweepProgress::SweepProgress(std::FILE* out, bool enabled, int total, int jobs)
+    : out_(out), enabled_(enabled && out != nullptr), tty_(out && ::isatty(::fileno(out))), total_(total),
+      jobs_(std::max(1, jobs)), start_(Clock::now()), last_draw_(start_), last_heartbeat_(start_) {}
+
+std::string SweepProgress::duration_text(double seconds) {
+  const long s = std::lround(std::max(0.0, seconds));
+  char buf[32];
+  if (s >= 3600)
+    std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, (s % 3600) / 60);
+  else if (s >= 60)
+    std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%lds", s);
+  return buf;
+}
+
+void SweepProgress::already(bool done) { (done ? done_ : failed_) += 1; }
+
+std::string SweepProgress::status_line(const std::vector<std::pair<std::string, double>>& running) const {
+  const int left = total_ - done_ - failed_ - static_cast<int>(running.size());
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
+  std::string line = "sweep: " + std::to_string(done_) + "/" + std::to_string(total_) + " done, " +
+                     std::to_string(failed_) + " failed, " + std::to_string(running.size()) + " running, " +
+                     std::to_string(std::max(0, left)) + " left | " + duration_text(elapsed) + " elapsed";
+  if (finished_here_ > 0 && (left > 0 || !running.empty())) {
+    // Work left in run-durations, spread over the parallel slots.
+    const double mean = seconds_here_ / finished_here_;
+    double work = std::max(0, left) * mean;
+    for (const auto& r : running) work += std::max(0.0, mean - r.second);
+    const int slots = std::max(1, std::min(jobs_, std::max(0, left) + static_cast<int>(running.size())));
+    line += ", ETA " + duration_text(work / slots);
+  } else if (left > 0 || !running.empty()) {
+    line += ", ETA ?";
+  }
+  return line;
+}
+
+void SweepProgress::clear_live() {
+  if (live_) {
+    std::fputs("\r\033[K", out_);
+    live_ = false;
+  }
+}
+
+void SweepProgress::print_line(const std::string& line) {
+  clear_live();
+  std::fprintf(out_, "%s\n", line.c_str());
+  std::fflush(out_);
+}
+
+void SweepProgress::event(const std::string& what, const std::string& run, const std::string& detail) {
+  if (what == "start") ++running_;
+  if (what == "stopped") --running_;
+  if (what == "done") ++done_;
+  if (!enabled_) return;
+  print_line("[" + what + "] " + run + (detail.empty() ? "" : ": " + detail));
+}
+
+void SweepProgress::finished(bool ok, const std::string& run, double seconds, const std::string& reason) {
+  --running_;
+  (ok ? done_ : failed_) += 1;
+  finished_here_ += 1;
+  seconds_here_ += seconds;
+  if (!enabled_) return;
+  print_line(std::string(ok ? "[done] " : "[FAILED] ") + run + " (" + duration_text(seconds) + ")" +
+             (reason.empty() ? "" : ": " + reason));
+  if (!tty_) print_line(status_line(last_running_));
+}
+
+void SweepProgress::note(const std::string& text) {
+  if (enabled_) print_line(text);
+}
+
+void SweepProgress::tick(const std::vector<std::pair<std::string, double>>& running) {
+  last_running_ = running;
+  if (!enabled_) return;
+  const auto now = Clock::now();
+  if (tty_) {
+    if (now - last_draw_ < std::chrono::milliseconds(900)) return;
+    last_draw_ = now;
+    std::string line = status_line(running);
+    for (std::size_t i = 0; i < running.size() && i < 2; ++i)
+      line += " | " + running[i].first + " " + duration_text(running[i].second);
+    if (running.size() > 2) line += " | +" + std::to_string(running.size() - 2);
+    std::fprintf(out_, "\r\033[K%s", line.c_str());
+    std::fflush(out_);
+    live_ = true;
+  } else if (now - last_heartbeat_ > std::chrono::seconds(60)) {
+    last_heartbeat_ = now;
+    print_line(status_line(running));
+  }
+}
+
+void SweepProgress::finish() {
+  if (!enabled_) return;
+  clear_live();
+  std::fflush(out_);
+}
+
+}  // namespace flowbp

@@ -1,0 +1,92 @@
+#include "toml_text.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+
+namespace flowbp::sweep_detail {
+namespace {
+
+std::string quote(const std::string& s) {
+  std::string out = "\"";
+  for (const char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// Shortest text that reads back as the same double.
+std::string real_text(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char buf[40];
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*g", precision, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  std::string s = buf;
+  if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
+  return s;
+}
+
+}  // namespace
+
+std::string toml_value_text(const toml::node& node) {
+  if (auto v = node.as_integer()) return std::to_string(v->get());
+  if (auto v = node.as_floating_point()) return real_text(v->get());
+  if (auto v = node.as_boolean()) return v->get() ? "true" : "false";
+  if (auto v = node.as_string()) return quote(v->get());
+  if (auto a = node.as_array()) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < a->size(); ++i) {
+      if (i) out += ", ";
+      out += toml_value_text(*a->get(i));
+    }
+    return out + "]";
+  }
+  std::ostringstream os;  // dates and times: toml++'s own spelling is valid TOML
+  node.visit([&os](const auto& n) {
+    if constexpr (!toml::is_table<decltype(n)>) os << n;
+  });
+  return os.str();
+}
+
+std::string origin_of(const std::string& file, const toml::node& node) {
+  const auto& begin = node.source().begin;
+  return file + ":" + std::to_string(begin.line) + ":" + std::to_string(begin.column);
+}
+
+std::string toml_type_name(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::table: return "table";
+    case toml::node_type::array: return "array";
+    case toml::node_type::string: return "string";
+    case toml::node_type::integer: return "integer";
+    case toml::node_type::floating_point: return "real";
+    case toml::node_type::boolean: return "boolean";
+    default: return "date/time";
+  }
+}
+
+std::string unquoted(const std::string& value_text) {
+  if (value_text.size() >= 2 && value_text.front() == '"' && value_text.back() == '"')
+    return value_text.substr(1, value_text.size() - 2);
+  return value_text;
+}
+
+}  // namespace flowbp::sweep_detail
