@@ -10,6 +10,7 @@
 #include <map>
 #include <sstream>
 #include <stdexcept>
+#include <tuple>
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -138,7 +139,7 @@ class Executor {
       reap();
       if (stopping_ && !active_.empty() && Clock::now() > kill_deadline)
         for (const auto& a : active_) ::kill(-a.pid, SIGKILL);
-      progress_.tick(running_names());
+      if (progress_.wants_tick()) progress_.tick(running_names());
     }
     if (stopping_) {
       for (std::size_t q = next; q < queue_.size(); ++q) {
@@ -192,7 +193,7 @@ class Executor {
 
   std::vector<std::string> child_argv(const SweepRun& r) const {
     std::vector<std::string> argv = {o_.flowbp_exe, "train", config_path(o_, r), "--out", o_.out_dir + "/runs",
-                                     "--name", r.name, "--resume", "--quiet"};
+                                     "--name", r.name, "--resume"};
     if (o_.threads > 0) {
       argv.push_back("--threads");
       argv.push_back(std::to_string(o_.threads));
@@ -260,6 +261,7 @@ class Executor {
     e.exit_code = -1;
     e.reason = insp.state == "partial" ? "continuing from step " + std::to_string(insp.steps_done) : "";
     active_.push_back({i, pid, Clock::now()});
+    progress_.set_running(running_names());
     progress_.event("start", r.name, e.reason);
     write_index(index_path_, entries_);
   }
@@ -273,6 +275,7 @@ class Executor {
       if (it == active_.end()) continue;
       const Active a = *it;
       active_.erase(it);
+      progress_.set_running(running_names());
       finish(a, status);
     }
   }
@@ -309,10 +312,17 @@ class Executor {
     write_index(index_path_, entries_);
   }
 
-  std::vector<std::pair<std::string, double>> running_names() const {
-    std::vector<std::pair<std::string, double>> out;
-    for (const auto& a : active_)
-      out.emplace_back(runs_[a.run].name, std::chrono::duration<double>(Clock::now() - a.start).count());
+  // The runs under way with their step, read from the last line of their output
+  // (`flowbp train` prints "step A/B" lines; a few KiB read per run and second).
+  std::vector<RunningRun> running_names() const {
+    std::vector<RunningRun> out;
+    for (const auto& a : active_) {
+      RunningRun r;
+      r.name = runs_[a.run].name;
+      r.seconds = std::chrono::duration<double>(Clock::now() - a.start).count();
+      std::tie(r.step, r.total) = parse_step_progress(last_line_of(output_path(o_, runs_[a.run])));
+      out.push_back(std::move(r));
+    }
     return out;
   }
 

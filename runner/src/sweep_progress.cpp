@@ -2,12 +2,27 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include <unistd.h>
 
 namespace flowbp {
 
 using Clock = std::chrono::steady_clock;
+
+std::pair<long long, long long> parse_step_progress(const std::string& line) {
+  // The last "step A/B" in the line: the trainer's progress format.
+  for (auto pos = line.rfind("step "); pos != std::string::npos; pos = pos ? line.rfind("step ", pos - 1) : std::string::npos) {
+    long long a = 0, b = 0;
+    char slash = 0;
+    int used = 0;
+    if (std::sscanf(line.c_str() + pos + 5, "%lld%c%lld%n", &a, &slash, &b, &used) == 3 && slash == '/' && b > 0 &&
+        a >= 0 && a <= b)
+      return {a, b};
+    if (pos == 0) break;
+  }
+  return {-1, -1};
+}
 
 SweepProgress::SweepProgress(std::FILE* out, bool enabled, int total, int jobs)
     : out_(out), enabled_(enabled && out != nullptr), tty_(out && ::isatty(::fileno(out))), total_(total),
@@ -27,21 +42,30 @@ std::string SweepProgress::duration_text(double seconds) {
 
 void SweepProgress::already(bool done) { (done ? done_ : failed_) += 1; }
 
-std::string SweepProgress::status_line(const std::vector<std::pair<std::string, double>>& running) const {
+std::string SweepProgress::status_line(const std::vector<RunningRun>& running) const {
   const int left = total_ - done_ - failed_ - static_cast<int>(running.size());
   const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
   std::string line = "sweep: " + std::to_string(done_) + "/" + std::to_string(total_) + " done, " +
                      std::to_string(failed_) + " failed, " + std::to_string(running.size()) + " running, " +
                      std::to_string(std::max(0, left)) + " left | " + duration_text(elapsed) + " elapsed";
-  if (finished_here_ > 0 && (left > 0 || !running.empty())) {
-    // Work left in run-durations, spread over the parallel slots.
-    const double mean = seconds_here_ / finished_here_;
-    double work = std::max(0, left) * mean;
-    for (const auto& r : running) work += std::max(0.0, mean - r.second);
+  // A running run's own step fraction predicts its total time; finished runs give the mean.
+  double mean = finished_here_ > 0 ? seconds_here_ / finished_here_ : 0;
+  bool known = finished_here_ > 0;
+  double work = 0;
+  for (const auto& r : running) {
+    if (r.step > 0 && r.total > 0) {
+      const double predicted = r.seconds * static_cast<double>(r.total) / static_cast<double>(r.step);
+      work += std::max(0.0, predicted - r.seconds);
+      if (!known) mean = predicted;
+      known = true;
+    } else {
+      work += std::max(0.0, mean - r.seconds);
+    }
+  }
+  work += std::max(0, left) * mean;
+  if (left > 0 || !running.empty()) {
     const int slots = std::max(1, std::min(jobs_, std::max(0, left) + static_cast<int>(running.size())));
-    line += ", ETA " + duration_text(work / slots);
-  } else if (left > 0 || !running.empty()) {
-    line += ", ETA ?";
+    line += known ? ", ETA " + duration_text(work / slots) : ", ETA ?";
   }
   return line;
 }
@@ -82,7 +106,13 @@ void SweepProgress::note(const std::string& text) {
   if (enabled_) print_line(text);
 }
 
-void SweepProgress::tick(const std::vector<std::pair<std::string, double>>& running) {
+bool SweepProgress::wants_tick() const {
+  if (!enabled_) return false;
+  const auto now = Clock::now();
+  return tty_ ? now - last_draw_ >= std::chrono::milliseconds(900) : now - last_heartbeat_ > std::chrono::seconds(60);
+}
+
+void SweepProgress::tick(const std::vector<RunningRun>& running) {
   last_running_ = running;
   if (!enabled_) return;
   const auto now = Clock::now();
@@ -90,8 +120,12 @@ void SweepProgress::tick(const std::vector<std::pair<std::string, double>>& runn
     if (now - last_draw_ < std::chrono::milliseconds(900)) return;
     last_draw_ = now;
     std::string line = status_line(running);
-    for (std::size_t i = 0; i < running.size() && i < 2; ++i)
-      line += " | " + running[i].first + " " + duration_text(running[i].second);
+    for (std::size_t i = 0; i < running.size() && i < 2; ++i) {
+      const RunningRun& r = running[i];
+      line += " | " + r.name + " ";
+      if (r.step >= 0) line += "step " + std::to_string(r.step) + "/" + std::to_string(r.total) + " ";
+      line += duration_text(r.seconds);
+    }
     if (running.size() > 2) line += " | +" + std::to_string(running.size() - 2);
     std::fprintf(out_, "\r\033[K%s", line.c_str());
     std::fflush(out_);

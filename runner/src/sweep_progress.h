@@ -10,6 +10,16 @@
 
 namespace flowbp {
 
+// A run under way, as the progress line shows it.
+struct RunningRun {
+  std::string name;
+  double seconds = 0;           // since it started
+  long long step = -1, total = -1;  // from its output, -1 when not known yet
+};
+
+// "step 120/300" in a line of `flowbp train` output: (120, 300); (-1, -1) if absent.
+std::pair<long long, long long> parse_step_progress(const std::string& line);
+
 class SweepProgress {
  public:
   SweepProgress(std::FILE* out, bool enabled, int total, int jobs);
@@ -17,14 +27,18 @@ class SweepProgress {
   void event(const std::string& what, const std::string& run, const std::string& detail);
   void finished(bool ok, const std::string& run, double seconds, const std::string& reason);
   void note(const std::string& text);
-  void tick(const std::vector<std::pair<std::string, double>>& running);  // name, seconds so far
+  // The runs under way: call before event()/finished() so the
+  // lines they print count them right.
+  void set_running(std::vector<RunningRun> running) { last_running_ = std::move(running); }
+  bool wants_tick() const;  // whether tick() would draw now (saves reading the runs' output)
+  void tick(const std::vector<RunningRun>& running);
   void finish();
 
   // "1h02m", "3m05s", "12s".
   static std::string duration_text(double seconds);
 
  private:
-  std::string status_line(const std::vector<std::pair<std::string, double>>& running) const;
+  std::string status_line(const std::vector<RunningRun>& running) const;
   void print_line(const std::string& line);
   void clear_live();
 
@@ -36,7 +50,7 @@ class SweepProgress {
   double seconds_here_ = 0;  // total duration of the runs finished by this invocation
   std::chrono::steady_clock::time_point start_, last_draw_, last_heartbeat_;
   bool live_ = false;
-  std::vector<std::pair<std::string, double>> last_running_;
+  std::vector<RunningRun> last_running_;
 };
 
 }  // namespace flowbp

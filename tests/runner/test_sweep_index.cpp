@@ -8,6 +8,7 @@
 #include "flowbp/sweep_index.h"
 #include "flowbp/sweep_shard.h"
 #include "runner_fixture.h"
+#include "src/sweep_progress.h"
 
 using namespace flowbp;
 
@@ -154,4 +155,17 @@ TEST_CASE("the Slurm script is an array of shards and valid bash") {
   const std::string dir = runner_test::scratch_dir("slurm-syntax");
   runner_test::write_text(dir + "/job.sh", s);
   CHECK(runner_test::run({"/bin/bash", "-n", dir + "/job.sh"}).exit_code == 0);
+}
+
+TEST_CASE("a run's step is read from its progress output") {
+  using flowbp::parse_step_progress;
+  CHECK(parse_step_progress("refl_seed1_4ad9a850: step 24/60 ( 40%)  loss 0.3681  reward 0.5593") ==
+        std::make_pair(24LL, 60LL));
+  CHECK(parse_step_progress("resuming after step 40 from runs/x/checkpoint.bin") == std::make_pair(-1LL, -1LL));
+  CHECK(parse_step_progress("run failed: non-finite reward (nan) at step 2") == std::make_pair(-1LL, -1LL));
+  CHECK(parse_step_progress("") == std::make_pair(-1LL, -1LL));
+  CHECK(parse_step_progress("step 7/5") == std::make_pair(-1LL, -1LL));
+  CHECK(flowbp::SweepProgress::duration_text(3725) == "1h02m");
+  CHECK(flowbp::SweepProgress::duration_text(185) == "3m05s");
+  CHECK(flowbp::SweepProgress::duration_text(12.4) == "12s");
 }
