@@ -68,7 +68,7 @@ int sweep(const Args& args) {
       ("out,o", po::value(&out_dir), "output directory (default: runs/<sweep name>)")
       ("jobs,j", po::value(&jobs)->default_value(1), "runs at once")
       ("threads", po::value(&threads)->default_value(0),
-       "torch threads per run (default: cores / jobs, at least 1)")
+       "torch threads per run (default: the run's train.threads, capped at cores / jobs)")
       ("dry-run,n", "validate every run and list them; start nothing")
       ("resume", "continue a sweep: finished runs are kept, interrupted ones continue from their checkpoint")
       ("retry-failed", "with --resume: run failed runs again (a failed run directory is moved to failed_attempts/)")
@@ -180,7 +180,8 @@ int sweep(const Args& args) {
   options.out_dir = out_dir;
   options.flowbp_exe = self_exe();
   options.jobs = jobs;
-  options.threads = threads > 0 ? threads : static_cast<int>(std::max(1u, cores / static_cast<unsigned>(jobs)));
+  options.threads = threads;
+  options.cores = static_cast<int>(cores);
   options.resume = vm.count("resume") || vm.count("retry-failed");
   options.retry_failed = vm.count("retry-failed") != 0;
   options.shard = shard;
@@ -192,7 +193,9 @@ int sweep(const Args& args) {
               << (shard.count > 1 ? " (shard " + std::to_string(shard.index) + "/" + std::to_string(shard.count) +
                                         " of " + std::to_string(runs.size()) + ")"
                                   : std::string())
-              << ", " << jobs << " at once, " << options.threads << " thread(s) each -> " << out_dir << "\n";
+              << ", " << jobs << " at once, "
+              << (threads > 0 ? std::to_string(threads) : "at most " + std::to_string(std::max(1, options.cores / jobs)))
+              << " thread(s) each -> " << out_dir << "\n";
   const ExecSummary summary = execute_sweep(mine, options);
   std::cerr << "sweep " << spec.name << ": " << summary.done << " done, " << summary.failed << " failed";
   if (summary.interrupted) std::cerr << ", " << summary.interrupted << " interrupted";

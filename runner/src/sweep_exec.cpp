@@ -98,6 +98,15 @@ void move_failed_aside(const ExecOptions& o, const SweepRun& r) {
   }
 }
 
+const char* const kAttemptHeader = "=== flowbp sweep: attempt ";
+
+int count_attempts(const std::string& output_path) {
+  const std::string text = read_file(output_path);
+  int n = 0;
+  for (auto pos = text.find(kAttemptHeader); pos != std::string::npos; pos = text.find(kAttemptHeader, pos + 1)) ++n;
+  return n;
+}
+
 struct Active {
   std::size_t run;
   pid_t pid;
@@ -114,7 +123,7 @@ class Executor {
   ExecSummary run() {
     summary_.total = static_cast<int>(runs_.size());
     classify();
-    write_index(index_path_, entries_);
+    write_index(index_path_, entries_);  // fatal here: nothing has started yet
     SignalWaiter signals;
     Clock::time_point kill_deadline{};
     std::size_t next = 0;
@@ -147,12 +156,23 @@ class Executor {
         e.reason = "not started: the sweep was stopped";
       }
     }
-    write_index(index_path_, entries_);
+    save_index();
     progress_.finish();
     return summary_;
   }
 
  private:
+  // After the first run starts, a failing index write (a full disk) must not stop
+  // the sweep: the runs' own logs remain the truth, and --resume rebuilds the index.
+  void save_index() {
+    try {
+      write_index(index_path_, entries_);
+    } catch (const std::exception& ex) {
+      if (!index_warned_) progress_.note(std::string("warning: ") + ex.what() + " (the sweep goes on)");
+      index_warned_ = true;
+    }
+  }
+
   void classify() {
     std::map<std::string, IndexEntry> previous;
     std::error_code ec;
@@ -194,10 +214,8 @@ class Executor {
   std::vector<std::string> child_argv(const SweepRun& r) const {
     std::vector<std::string> argv = {o_.flowbp_exe, "train", config_path(o_, r), "--out", o_.out_dir + "/runs",
                                      "--name", r.name, "--resume"};
-    if (o_.threads > 0) {
-      argv.push_back("--threads");
-      argv.push_back(std::to_string(o_.threads));
-    }
+    argv.push_back("--threads");
+    argv.push_back(std::to_string(threads_for(r, o_)));
     for (const auto& d : o_.plugin_dirs) {
       argv.push_back("--plugin-dir");
       argv.push_back(d);
@@ -214,7 +232,7 @@ class Executor {
       e.reason = "held by another process (another shard or sweep)";
       ++summary_.busy;
       progress_.event("busy", r.name, e.reason);
-      write_index(index_path_, entries_);
+      save_index();
       return;
     }
     // Another process may have finished it between our first look and the lock.
@@ -224,21 +242,24 @@ class Executor {
       e.state = "done";
       ++summary_.done;
       progress_.event("done", r.name, "finished elsewhere");
-      write_index(index_path_, entries_);
+      save_index();
       return;
     }
     ChildSpec spec;
     spec.argv = child_argv(r);
     // Spinning OpenMP workers fight over cores when several runs share a machine.
     if (!std::getenv("OMP_WAIT_POLICY")) spec.env.emplace_back("OMP_WAIT_POLICY", "PASSIVE");
-    if (o_.threads > 0) spec.env.emplace_back("OMP_NUM_THREADS", std::to_string(o_.threads));
+    spec.env.emplace_back("OMP_NUM_THREADS", std::to_string(threads_for(r, o_)));
     spec.output_path = output_path(o_, r);
     spec.inherit_fd = lock;
+    // Attempts are counted from the output file's headers: the index may be older
+    // than the last start when the sweep was killed in between.
+    const int attempt = std::max(e.attempts, count_attempts(spec.output_path)) + 1;
     {
       std::ofstream out(spec.output_path, std::ios::app);
       std::string cmd;
       for (const auto& a : spec.argv) cmd += (cmd.empty() ? "" : " ") + a;
-      out << "=== flowbp sweep: attempt " << e.attempts + 1 << " at " << utc_now()
+      out << kAttemptHeader << attempt << " at " << utc_now()
           << (insp.state == "partial" ? " (continuing an interrupted run)" : "") << "\n=== " << cmd << "\n";
     }
     pid_t pid = -1;
@@ -250,12 +271,12 @@ class Executor {
       e.reason = ex.what();
       ++summary_.failed;
       progress_.event("failed", r.name, e.reason);
-      write_index(index_path_, entries_);
+      save_index();
       return;
     }
     ::close(lock);  // the child holds it now
     e.state = "running";
-    e.attempts += 1;
+    e.attempts = attempt;
     e.started_utc = utc_now();
     e.ended_utc.clear();
     e.exit_code = -1;
@@ -263,7 +284,7 @@ class Executor {
     active_.push_back({i, pid, Clock::now()});
     progress_.set_running(running_names());
     progress_.event("start", r.name, e.reason);
-    write_index(index_path_, entries_);
+    save_index();
   }
 
   void reap() {
@@ -309,7 +330,7 @@ class Executor {
       ++summary_.failed;
       progress_.finished(false, r.name, seconds, e.reason);
     }
-    write_index(index_path_, entries_);
+    save_index();
   }
 
   // The runs under way with their step, read from the last line of their output
@@ -335,6 +356,7 @@ class Executor {
   std::vector<Active> active_;
   ExecSummary summary_;
   bool stopping_ = false;
+  bool index_warned_ = false;
   int stop_signal_ = 0;
 };
 
@@ -394,6 +416,12 @@ RunInspection inspect_run(const std::string& out_dir, const SweepRun& run) {
     insp.reason = e.what();
   }
   return insp;
+}
+
+int threads_for(const SweepRun& run, const ExecOptions& o) {
+  if (o.threads > 0) return o.threads;
+  const int cap = std::max(1, o.cores / std::max(1, o.jobs));
+  return std::max(1, std::min(run.threads, cap));
 }
 
 ExecSummary execute_sweep(const std::vector<SweepRun>& runs, const ExecOptions& options) {

@@ -3,12 +3,27 @@
 #include <algorithm>
 #include <map>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "flowbp/child_process.h"
+
 #include "flowbp/sweep_exec.h"
 #include "flowbp/sweep_index.h"
+#include "sweep_progress.h"
 
 namespace flowbp {
 
 namespace {
+
+bool lock_is_free(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return true;
+  const bool free = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+  ::close(fd);  // closing drops the lock we may just have taken
+  return free;
+}
 
 std::string pad(const std::string& s, std::size_t width) {
   return s.size() >= width ? s : s + std::string(width - s.size(), ' ');
@@ -49,14 +64,21 @@ int print_status(const std::vector<SweepRun>& all_runs, const std::string& out_d
   out << pad("state", 12) << pad("name", name_width + 2) << pad("exit", 6) << pad("ended", 22) << "reason\n";
   for (const auto& r : all_runs) {
     // The run's own log is the truth; the index adds exit codes, times and crash reasons.
-    const RunInspection insp = inspect_run(out_dir, r);
+    RunInspection insp = inspect_run(out_dir, r);
     IndexEntry e;
     if (auto it = index.find(r.id); it != index.end()) e = it->second;
     std::string state = insp.state == "done" || insp.state == "failed" ? insp.state
                         : e.state.empty() || e.state == "pending"   ? (insp.state == "new" ? "pending" : "partial")
                                                                     : e.state;
     std::string reason = insp.state == "failed" ? insp.reason : e.reason;
-    if (state == "partial" || (state == "interrupted" && insp.steps_total > 0))
+    if (insp.state == "partial" && !lock_is_free(out_dir + "/locks/" + r.name + ".lock")) {
+      // Being written by a live process: its log is locked, its output says how far it is.
+      state = "running";
+      const auto [step, total] = parse_step_progress(last_line_of(out_dir + "/logs/" + r.name + ".log"));
+      reason = step >= 0 ? "step " + std::to_string(step) + "/" + std::to_string(total) : "";
+      insp.steps_total = 0;
+    }
+    if ((state == "partial" || state == "interrupted") && insp.steps_total > 0)
       reason = "step " + std::to_string(insp.steps_done) + "/" + std::to_string(insp.steps_total) +
                (reason.empty() ? "" : "; " + reason);
     ++counts[state];

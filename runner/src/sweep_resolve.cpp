@@ -191,6 +191,7 @@ std::vector<SweepRun> resolve_sweep(const SweepSpec& spec, const Registry& regis
       const Experiment experiment = load_experiment(spec.base_path, run.overrides, registry);
       run.resolved_toml = resolved_toml(experiment);
       run.id = config_id(experiment);
+      run.threads = static_cast<int>(std::max<std::int64_t>(1, experiment.train.threads));
     } catch (const std::exception& e) {
       problems.add(e.what(), who);
       continue;

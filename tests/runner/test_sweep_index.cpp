@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <set>
 
+#include "flowbp/sweep_exec.h"
 #include "flowbp/sweep_index.h"
 #include "flowbp/sweep_shard.h"
 #include "runner_fixture.h"
@@ -168,4 +169,19 @@ TEST_CASE("a run's step is read from its progress output") {
   CHECK(flowbp::SweepProgress::duration_text(3725) == "1h02m");
   CHECK(flowbp::SweepProgress::duration_text(185) == "3m05s");
   CHECK(flowbp::SweepProgress::duration_text(12.4) == "12s");
+}
+
+TEST_CASE("threads per run: the config's, capped so that jobs x threads fits the cores") {
+  SweepRun run;
+  run.threads = 4;
+  ExecOptions o;
+  o.cores = 8;
+  o.jobs = 1;
+  CHECK(threads_for(run, o) == 4);
+  o.jobs = 4;
+  CHECK(threads_for(run, o) == 2);
+  o.jobs = 16;
+  CHECK(threads_for(run, o) == 1);
+  o.threads = 3;  // --threads wins
+  CHECK(threads_for(run, o) == 3);
 }

@@ -246,6 +246,10 @@ TEST_CASE("SIGTERM stops the runs cleanly; --resume finishes them") {
         return false;
       },
       180);
+  // --status while it runs: the live runs show as running, with their step.
+  const auto live = runner_test::run_flowbp({"sweep", s.sweep, "--out", s.out, "--status"});
+  CHECK(live.output.find("running") != std::string::npos);
+  CHECK(live.exit_code == 1);
   ::kill(pid, SIGTERM);
   const int code = runner_test::wait_for(pid, 60);
   REQUIRE_MESSAGE(started, runner_test::read_text(s.dir + "/sweep.out"));

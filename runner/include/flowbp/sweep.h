@@ -62,6 +62,7 @@ struct SweepRun {
   std::string name;  // readable from the values that vary, plus the short id
   std::string method;
   std::string resolved_toml;
+  int threads = 1;   // train.threads of the resolved configuration
   std::vector<Override> overrides;  // what was applied to the base, in order
   std::vector<std::pair<std::string, std::string>> varying;  // key -> value text, for names and listings
 };

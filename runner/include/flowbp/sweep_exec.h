@@ -24,7 +24,8 @@ struct ExecOptions {
   std::string out_dir;
   std::string flowbp_exe;  // the executable children run (`<exe> train ...`)
   int jobs = 1;            // runs at once
-  int threads = 1;         // torch threads per run (--threads of `flowbp train`); 0 = the config's
+  int threads = 0;         // torch threads per run; 0: the run's train.threads, capped at cores / jobs
+  int cores = 1;           // of this machine, for that cap
   bool resume = false;
   bool retry_failed = false;
   Shard shard;
@@ -60,6 +61,10 @@ struct RunInspection {
   long long steps_done = 0, steps_total = 0;
 };
 RunInspection inspect_run(const std::string& out_dir, const SweepRun& run);
+
+// The torch threads a run gets: options.threads if set, else its train.threads
+// capped so that jobs x threads fits options.cores (at least 1).
+int threads_for(const SweepRun& run, const ExecOptions& options);
 
 // Runs the shard's runs; never throws for a failing run (it is recorded). Returns
 // when every run is done, failed or busy, or after a stop signal.
