@@ -98,6 +98,21 @@ bool wait_until(Pred pred, int timeout_s) {
   return false;
 }
 
+// Processes whose command line contains every needle (scanning /proc).
+std::vector<pid_t> pids_with(const std::vector<std::string>& needles) {
+  std::vector<pid_t> out;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmdline = runner_test::read_text(entry.path().string() + "/cmdline");
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    bool all = !cmdline.empty();
+    for (const auto& n : needles) all = all && cmdline.find(n) != std::string::npos;
+    if (all) out.push_back(static_cast<pid_t>(std::stol(name)));
+  }
+  return out;
+}
+
 const char* const kFourRuns = R"(
 [[grid]]
 "method.name" = ["refl", "leapalign"]
@@ -321,4 +336,54 @@ TEST_CASE("shards run into one directory; the merged status sees every run") {
     CHECK(e.state == "done");
     CHECK(count_of(runner_test::read_text(s.out + "/logs/" + e.name + ".log"), "=== flowbp sweep: attempt") == 1);
   }
+}
+
+TEST_CASE("a run that crashes is recorded as failed; the others finish; --retry-failed continues it") {
+  const SweepDir s = make_sweep("crash", "[[grid]]\n\"train.seed\" = [1, 2]\n[set]\n\"train.steps\" = 1500\n"
+                                         "\"train.checkpoint_every\" = 50\n");
+  const pid_t pid = runner_test::start_flowbp({"sweep", s.sweep, "--out", s.out, "--jobs", "2"}, s.dir + "/sweep.out");
+  std::string victim;
+  const bool found = wait_until(
+      [&] {
+        if (!fs::exists(s.out + "/sweep_index.tsv")) return false;
+        for (const auto& [name, e] : index_by_name(s.out))
+          if (name.find("seed1") != std::string::npos && e.state == "running" &&
+              fs::exists(s.out + "/runs/" + name + "/checkpoint.bin")) {
+            victim = name;
+            return true;
+          }
+        return false;
+      },
+      180);
+  REQUIRE_MESSAGE(found, runner_test::read_text(s.dir + "/sweep.out"));
+  const auto children = pids_with({" train ", s.out + "/configs/" + victim + ".toml"});
+  REQUIRE(children.size() == 1);
+  ::kill(children.front(), SIGKILL);  // a crash, as far as the sweep can tell
+  CHECK(runner_test::wait_for(pid) == 3);
+  auto index = index_by_name(s.out);
+  REQUIRE(index.size() == 2);
+  for (const auto& [name, e] : index) {
+    CAPTURE(name);
+    if (name == victim) {
+      CHECK(e.state == "failed");
+      CHECK(e.exit_code == 128 + SIGKILL);
+      CHECK(e.reason.find("killed by signal 9 (SIGKILL)") != std::string::npos);
+    } else {
+      CHECK(e.state == "done");
+    }
+  }
+  // Kept failed by --resume ...
+  CHECK(runner_test::run_flowbp({"sweep", s.sweep, "--out", s.out, "--resume", "--quiet"}).exit_code == 3);
+  CHECK(index_by_name(s.out)[victim].attempts == 1);
+  // ... continued from its checkpoint by --retry-failed (its log was never marked failed).
+  CHECK(runner_test::run_flowbp({"sweep", s.sweep, "--out", s.out, "--retry-failed", "--quiet"}).exit_code == 0);
+  index = index_by_name(s.out);
+  CHECK(index[victim].state == "done");
+  CHECK(index[victim].attempts == 2);
+  CHECK(runner_test::read_text(s.out + "/logs/" + victim + ".log").find("continuing an interrupted run") !=
+        std::string::npos);
+  CHECK_FALSE(fs::exists(s.out + "/failed_attempts"));
+  const RunLogSummary log = read_run_log_summary(s.out + "/runs/" + victim + "/log.h5");
+  CHECK(log.state == "done");
+  CHECK(log.steps_done == 1500);
 }
