@@ -1,0 +1,115 @@
+// `flowbp train` as users run it: options, exit codes, run directory, progress.
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "train_fixtures.h"
+// last: see the header
+#include "doctest_after_torch.h"
+
+using namespace flowbp;
+using namespace flowbp::testing;
+
+namespace {
+
+struct Ran {
+  int code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+Ran flowbp_train(const std::string& args) {
+  const char* exe = std::getenv("FLOWBP_EXE");
+  REQUIRE_MESSAGE(exe, "FLOWBP_EXE must name the built flowbp executable");
+  const std::string cmd = "FLOWBP_CACHE_DIR='" + cache_dir() + "' '" + exe + "' train " + args + " 2>&1";
+  Ran r;
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  REQUIRE(pipe);
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) r.output.append(buf, n);
+  const int status = ::pclose(pipe);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string toy_toml() {
+  return std::string(FLOWBP_SOURCE_ROOT) + "/experiments/toy.toml";
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+const char* kSmall = " --set train.steps=10 --set train.batch=8 --set eval.samples_per_condition=16";
+
+}  // namespace
+
+TEST_CASE("--help lists the options and exits 0; usage errors exit 2") {
+  Ran help = flowbp_train("--help");
+  CHECK(help.code == 0);
+  for (const char* opt : {"--method", "--set", "--out", "--name", "--plugin-dir", "--threads", "--quiet", "--resume"})
+    CHECK_MESSAGE(help.output.find(opt) != std::string::npos, opt);
+  CHECK(flowbp_train("").code == 2);
+  CHECK(flowbp_train(toy_toml() + " --no-such-option").code == 2);
+
+  Ran typo = flowbp_train(toy_toml() + " --set train.lerning_rate=1 --out " + temp_dir("cli-typo"));
+  CHECK(typo.code == 2);
+  CHECK(typo.output.find("did you mean") != std::string::npos);
+  Ran method = flowbp_train(toy_toml() + " --method flowbp-lagrang --out " + temp_dir("cli-method"));
+  CHECK(method.code == 2);
+  CHECK(method.output.find("flowbp-lagrange") != std::string::npos);
+}
+
+TEST_CASE("a run: default name, resolved config, log, checkpoint; progress lines; resume of a done run") {
+  const std::string out = temp_dir("cli-run");
+  Ran run = flowbp_train(toy_toml() + " --method flowbp-lagrange --set method.K=4" + kSmall + " --out " + out);
+  REQUIRE_MESSAGE(run.code == 0, run.output);
+  const Experiment exp = [&] {
+    std::vector<Override> o = {parse_override("method.name=\"flowbp-lagrange\"", "t"),
+                               parse_override("method.K=4", "t"), parse_override("train.steps=10", "t"),
+                               parse_override("train.batch=8", "t"),
+                               parse_override("eval.samples_per_condition=16", "t")};
+    return load_experiment(toy_toml(), o, plugins());
+  }();
+  const std::string dir = out + "/flowbp-lagrange-" + config_id(exp);
+  CHECK(read_file(dir + "/config.toml") == resolved_toml(exp));
+  CHECK(read_run_log_summary(dir + "/log.h5").state == "done");
+  CHECK(!read_file(dir + "/checkpoint.bin").empty());
+  // Not a terminal: one plain line per ~10%, never a carriage return.
+  CHECK(run.output.find('\r') == std::string::npos);
+  std::size_t lines = 0;
+  for (std::size_t p = run.output.find("ETA"); p != std::string::npos; p = run.output.find("ETA", p + 1)) ++lines;
+  CHECK(lines >= 5);
+  CHECK(lines <= 11);
+
+  const std::string log_before = read_file(dir + "/log.h5");
+  Ran again = flowbp_train(toy_toml() + " --method flowbp-lagrange --set method.K=4" + kSmall + " --out " + out);
+  CHECK(again.code == 2);
+  CHECK(again.output.find("--resume") != std::string::npos);
+  Ran resumed = flowbp_train(toy_toml() + " --method flowbp-lagrange --set method.K=4" + kSmall + " --out " + out +
+                       " --resume --quiet");
+  CHECK(resumed.code == 0);
+  CHECK(read_file(dir + "/log.h5") == log_before);
+}
+
+TEST_CASE("an interrupted run resumed from the command line equals an uninterrupted one; NaN exits 3") {
+  const std::string out = temp_dir("cli-resume");
+  const std::string common = toy_toml() + " --method leapalign" + kSmall +
+                             " --set train.checkpoint_every=3 --set train.eval_every=5 --quiet --out " + out;
+  REQUIRE(flowbp_train(common + " --name whole").code == 0);
+  REQUIRE(flowbp_train(common + " --name cut --stop-after-step 7").code == 0);
+  CHECK(read_run_log_summary(out + "/cut/log.h5").state == "running");
+  REQUIRE(flowbp_train(common + " --name cut --resume").code == 0);
+  CHECK(table_difference(out + "/whole/log.h5", out + "/cut/log.h5", "steps") == "");
+  CHECK(table_difference(out + "/whole/log.h5", out + "/cut/log.h5", "eval") == "");
+
+  Ran nan = flowbp_train(common + " --name diverge --set train.lr=1e30");
+  CHECK(nan.code == 3);
+  CHECK(nan.output.find("non-finite") != std::string::npos);
+  CHECK(read_run_log_summary(out + "/diverge/log.h5").state == "failed");
+}
