@@ -1,0 +1,77 @@
+#include "bench_run.h"
+
+#include <ATen/ATen.h>
+
+#include <stdexcept>
+
+#include "flowbp/trainer.h"
+
+namespace flowbp::bench {
+
+namespace {
+
+bool declares(const Method& method, const std::string& param) {
+  for (const auto& spec : method.params())
+    if (spec.name == param) return true;
+  return false;
+}
+
+Override set(const std::string& key, const std::string& value) { return parse_override(key + "=" + value, "command line"); }
+
+}  // namespace
+
+Experiment bench_experiment(const Registry& registry, const BenchSettings& settings, const std::string& method,
+                            int steps) {
+  std::vector<Override> overrides = {
+      set("method.name", "\"" + method + "\""),
+      set("backbone.hidden", std::to_string(settings.width)),
+      set("backbone.layers", std::to_string(settings.depth)),
+      set("train.batch", std::to_string(settings.batch)),
+      set("train.threads", std::to_string(settings.threads)),
+      set("train.seed", std::to_string(settings.seed)),
+      set("sampling.steps", std::to_string(steps)),
+  };
+  // full-bp is the linear-memory reference: it always backpropagates through all N steps.
+  if (settings.K > 0 && method != "full-bp" && registry.has(method) && declares(registry.get(method), "K"))
+    overrides.push_back(set("method.K", std::to_string(settings.K)));
+  return parse_experiment("", "command line", overrides, registry);
+}
+
+BenchRun::BenchRun(const Registry& registry, const BenchSettings& settings, const std::string& method, int steps)
+    : experiment_(bench_experiment(registry, settings, method, steps)),
+      timed_(registry.get(experiment_.method)),
+      schedule_(Schedule::make(static_cast<int>(experiment_.sampling.steps), experiment_.sampling.shift)),
+      mixture_(GaussianMixture::make(experiment_.backbone)),
+      reward_(std::make_unique<ModePreferenceReward>(mixture_, experiment_.reward)),
+      conditions_(training_conditions(experiment_)) {
+  at::manual_seed(settings.seed);
+  state_.model = make_velocity_net(experiment_.backbone);
+  state_.ema = make_velocity_net(experiment_.backbone);
+  {
+    at::NoGradGuard no_grad;
+    const auto from = state_.model->parameters();
+    const auto to = state_.ema->parameters();
+    for (std::size_t i = 0; i < from.size(); ++i) to[i].copy_(from[i]);
+  }
+  state_.model->train();
+  state_.ema->eval();
+  for (auto& p : state_.ema->parameters()) p.set_requires_grad(false);
+  state_.optimizer = std::make_unique<torch::optim::AdamW>(
+      state_.model->parameters(),
+      torch::optim::AdamWOptions(experiment_.train.lr).weight_decay(experiment_.train.weight_decay));
+  state_.rng = RngStreams::seeded(experiment_.train.seed, 0);
+}
+
+StepRecord BenchRun::step() {
+  const Experiment& e = experiment_;
+  const StepContext context{timed_,      e.method_params,     schedule_,         mixture_,
+                            *reward_,    conditions_,         e.train.batch,     e.sampling.guidance,
+                            e.reward.tau, e.reward.loss_scale, e.train.max_grad_norm, e.train.ema_decay,
+                            e.train.lr};
+  StepOutcome outcome = train_step(context, state_, ++steps_done_);
+  if (!outcome.failure.empty()) throw std::runtime_error(e.method + ": " + outcome.failure);
+  state_.step = steps_done_;
+  return outcome.record;
+}
+
+}  // namespace flowbp::bench

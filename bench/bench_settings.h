@@ -1,0 +1,28 @@
+// What one `flowbp bench` invocation measures, as the command line gives it.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace flowbp::bench {
+
+struct BenchSettings {
+  std::vector<std::string> methods;  // empty: every loaded method
+  int width = 512;                   // hidden width of the toy velocity MLP
+  int depth = 3;                     // its hidden layers
+  int batch = 256;
+  int steps = 25;                    // N of the timed iterations
+  int K = 0;                         // method.K for methods that declare it (not full-bp); 0 = method default
+  int iters = 5;                     // timed iterations per method (after warm-up)
+  int warmup = 1;
+  int threads = 1;
+  std::vector<int> memory_steps = {25, 50, 100};
+  int memory_iters = 2;              // peak = max over these, after one warm-up step
+  bool python = true;
+  std::string python_exe = "/usr/bin/python3";
+  std::string reference_script;      // bench/reference.py
+  std::vector<std::string> plugin_dirs;
+  std::uint64_t seed = 42;
+};
+
+}  // namespace flowbp::bench

@@ -1,0 +1,34 @@
+// The PyTorch reference (bench/reference.py) run side by side: the spec it reads
+// (same model, sizes, settings, reward), the subprocess, and its JSON answer.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "bench_settings.h"
+#include "flowbp/registry.h"
+#include "json.h"
+#include "measurements.h"
+
+namespace flowbp::bench {
+
+// The methods reference.py implements.
+const std::vector<std::string>& python_methods();
+
+struct PythonResult {
+  std::string torch_version;
+  std::map<std::string, std::vector<PhaseTimes>> iterations;  // per method, wall clock
+  std::map<std::string, std::vector<double>> cpu;              // process CPU seconds per iteration
+};
+
+// The "bench" spec for the given methods (those reference.py implements).
+Json python_bench_spec(const Registry& registry, const BenchSettings& settings,
+                       const std::vector<std::string>& methods);
+
+// Writes the spec to a temporary file, runs `python_exe script --spec FILE`, parses its
+// stdout. Throws std::runtime_error with the interpreter's exit status on failure.
+Json run_reference(const std::string& python_exe, const std::string& script, const Json& spec);
+
+PythonResult parse_python_result(const Json& out);
+
+}  // namespace flowbp::bench
