@@ -82,13 +82,16 @@ int sweep(const Args& args) {
       ("sbatch", po::value(&sbatch_lines)->composing(),
        "--emit-slurm: an extra #SBATCH line, e.g. --sbatch=--partition=cpu (repeatable)")
       ("plugin-dir", po::value(&plugin_dirs)->composing(), "extra directory of method plugins (repeatable)")
-      ("quiet,q", "no progress display")
-      ("sweep", po::value(&sweep_path), "the sweep file");
+      ("quiet,q", "no progress display");
+  po::options_description hidden;
+  hidden.add_options()("sweep", po::value(&sweep_path), "the sweep file");
+  po::options_description all;
+  all.add(opts).add(hidden);
   po::positional_options_description pos;
   pos.add("sweep", 1);
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
+    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
     po::notify(vm);
   } catch (const po::error& e) {
     std::cerr << "flowbp sweep: " << e.what() << "\n(flowbp sweep --help for the options)\n";
