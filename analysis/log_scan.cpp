@@ -30,6 +30,11 @@ std::vector<std::string> find_run_logs(const std::vector<std::string>& inputs, c
     for (fs::recursive_directory_iterator it(p, fs::directory_options::skip_permission_denied, ec), end;
          it != end; it.increment(ec)) {
       if (ec) break;
+      // Earlier attempts of a rerun (`flowbp sweep --retry-failed`) are history, not results.
+      if (it->is_directory(ec) && it->path().filename() == "failed_attempts") {
+        it.disable_recursion_pending();
+        continue;
+      }
       if (!it->is_regular_file(ec) || it->path().extension() != ".h5") continue;
       if (inside(fs::weakly_canonical(it->path(), ec), skip)) continue;
       found.push_back(it->path().lexically_normal().string());

@@ -1,6 +1,9 @@
 // Reading real run logs: good ones in full, bad ones as Unreadable with the reason.
 
+#include <filesystem>
+
 #include "fixture_logs.h"
+#include "log_scan.h"
 #include "run_log_reader.h"
 #include <doctest.h>
 
@@ -77,4 +80,17 @@ TEST_CASE("running and failed runs keep their status and are not loaded") {
   CHECK(r.state == RunState::Failed);
   CHECK(r.failed_step == 17);
   CHECK(r.reason == "non-finite loss (nan) at step 17");
+}
+
+TEST_CASE("a scan skips earlier attempts kept under failed_attempts/") {
+  namespace fs = std::filesystem;
+  const fs::path dir = flowbp::analysis::test::fresh_dir("scan-failed-attempts");
+  const fs::path good = fixture_logs() + "/main/flowbp-lagrange-s1/log.h5";
+  fs::create_directories(dir / "runs" / "a");
+  fs::create_directories(dir / "failed_attempts" / "a.1");
+  fs::copy_file(good, dir / "runs" / "a" / "log.h5");
+  fs::copy_file(good, dir / "failed_attempts" / "a.1" / "log.h5");
+  const auto found = find_run_logs({dir.string()}, "");
+  REQUIRE(found.size() == 1);
+  CHECK(contains(found[0], "runs/a/log.h5"));
 }
