@@ -1,5 +1,10 @@
 // `flowbp train` as users run it: options, exit codes, run directory, progress.
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
 
 #include <cstdio>
 #include <cstdlib>
@@ -112,4 +117,48 @@ TEST_CASE("an interrupted run resumed from the command line equals an uninterrup
   CHECK(nan.code == 3);
   CHECK(nan.output.find("non-finite") != std::string::npos);
   CHECK(read_run_log_summary(out + "/diverge/log.h5").state == "failed");
+}
+
+TEST_CASE("a run killed with SIGKILL mid-way continues with --resume to the uninterrupted numbers") {
+  const std::string out = temp_dir("cli-kill");
+  const std::string args = toy_toml() +
+                           " --method flowbp-bridge --set train.steps=400 --set train.batch=32"
+                           " --set eval.samples_per_condition=16 --set train.eval_every=100"
+                           " --set train.checkpoint_every=20 --quiet --out " + out;
+  ::setenv("FLOWBP_CACHE_DIR", cache_dir().c_str(), 1);
+  const std::string cmd = "exec '" + std::string(std::getenv("FLOWBP_EXE")) + "' train " + args +
+                          " --name killed >/dev/null 2>&1";
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // Kill it once some checkpoints and rows past them exist.
+  const std::string log = out + "/killed/log.h5";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  std::int64_t rows = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    try {
+      rows = read_run_log_summary(log).steps_done;
+    } catch (const std::exception&) {
+      rows = 0;  // not created yet
+    }
+    if (rows >= 50) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  REQUIRE(WIFSIGNALED(status));
+  const auto killed = read_run_log_summary(log);
+  MESSAGE("killed after " << killed.steps_done << " logged steps");
+  REQUIRE(killed.state == "running");
+  REQUIRE(killed.steps_done < 400);
+
+  REQUIRE(flowbp_train(args + " --name killed --resume").code == 0);
+  REQUIRE(flowbp_train(args + " --name whole").code == 0);
+  CHECK(read_run_log_summary(log).state == "done");
+  CHECK(table_difference(out + "/whole/log.h5", log, "steps") == "");
+  CHECK(table_difference(out + "/whole/log.h5", log, "eval") == "");
 }
