@@ -123,7 +123,8 @@ std::vector<Goal> evaluate_goals(const BenchResults& results) {
 void print_report(std::ostream& out, const BenchResults& results, const std::vector<Goal>& goals) {
   const BenchSettings& s = results.settings;
   out << "flowbp bench: toy velocity MLP, width " << s.width << " x " << s.depth << " hidden layers, batch "
-      << s.batch << ", N = " << s.steps << ", " << s.threads << " torch thread(s)\n"
+      << s.batch << ", N = " << s.steps << ", " << s.threads << " torch thread(s)"
+      << (results.blas_pinned ? " (OpenBLAS pinned to the same)" : "") << "\n"
       << "  " << s.iters << " timed iterations after " << s.warmup
       << " warm-up per method; medians; LibTorch " << results.libtorch_version;
   if (results.python) out << ", Python reference on torch " << results.python->torch_version;
@@ -219,6 +220,7 @@ Json report_json(const BenchResults& results, const std::vector<Goal>& goals) {
   settings.set("python", s.python);
   doc.set("settings", settings);
   doc.set("libtorch_version", results.libtorch_version);
+  doc.set("blas_threads_pinned", results.blas_pinned);
   if (results.python) doc.set("python_torch_version", results.python->torch_version);
   if (!results.python_note.empty()) doc.set("python_note", results.python_note);
 

@@ -16,6 +16,7 @@ namespace flowbp::bench {
 struct BenchResults {
   BenchSettings settings;
   std::string libtorch_version;
+  bool blas_pinned = false;  // OpenBLAS limited to settings.threads
   std::vector<MethodMeasurement> methods;
   std::optional<PythonResult> python;
   std::string python_note;  // why there is no Python column ("--no-python", an error)

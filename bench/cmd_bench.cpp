@@ -17,6 +17,7 @@
 
 #include "bench_report.h"
 #include "bench_run.h"
+#include "blas_threads.h"
 #include "commands.h"
 #include "flowbp/experiment.h"
 #include "flowbp/memory.h"
@@ -143,9 +144,11 @@ int bench(const Args& args) {
   }
 
   at::set_num_threads(s.threads);
+  const bool blas_pinned = limit_blas_threads(s.threads);
   memory::install_counting_allocator();  // as the trainer runs: its cost is part of the harness
   BenchResults results;
   results.settings = s;
+  results.blas_pinned = blas_pinned;
   results.libtorch_version = TORCH_VERSION;
   try {
     for (const auto& name : s.methods) {

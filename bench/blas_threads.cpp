@@ -1,0 +1,21 @@
+#include "blas_threads.h"
+
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <string>
+
+namespace flowbp::bench {
+
+bool limit_blas_threads(int threads) {
+  const std::string n = std::to_string(threads);
+  setenv("OPENBLAS_NUM_THREADS", n.c_str(), 1);
+  setenv("OMP_NUM_THREADS", n.c_str(), 1);
+  using SetThreads = void (*)(int);
+  auto* set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (!set) return false;
+  set(threads);
+  return true;
+}
+
+}  // namespace flowbp::bench
