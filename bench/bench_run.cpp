@@ -45,8 +45,8 @@ BenchRun::BenchRun(const Registry& registry, const BenchSettings& settings, cons
       reward_(std::make_unique<ModePreferenceReward>(mixture_, experiment_.reward)),
       conditions_(training_conditions(experiment_)) {
   at::manual_seed(settings.seed);
-  state_.model = make_velocity_net(experiment_.backbone);
-  state_.ema = make_velocity_net(experiment_.backbone);
+  state_.model = wrap_toy(make_velocity_net(experiment_.backbone), experiment_.backbone);
+  state_.ema = wrap_toy(make_velocity_net(experiment_.backbone), experiment_.backbone);
   {
     at::NoGradGuard no_grad;
     const auto from = state_.model->parameters();

@@ -48,11 +48,11 @@ class C10dGroup final : public ProcessGroup {
   }
 
   std::vector<double> sum(const std::vector<double>& values) override {
-    std::vector<at::Tensor> t = {at::tensor(values, at::kDouble)};
-    if (cuda_) t[0] = t[0].cuda();
-    run("scalar all-reduce", [&] { return pg_->allreduce(t); });
-    at::Tensor host = t[0].cpu();
-    return {host.data_ptr<double>(), host.data_ptr<double>() + host.numel()};
+    return reduce(values, c10d::ReduceOp::SUM);
+  }
+
+  std::vector<double> max(const std::vector<double>& values) override {
+    return reduce(values, c10d::ReduceOp::MAX);
   }
 
   void barrier() override {
@@ -60,6 +60,16 @@ class C10dGroup final : public ProcessGroup {
   }
 
  private:
+  std::vector<double> reduce(const std::vector<double>& values, c10d::ReduceOp op) {
+    std::vector<at::Tensor> t = {at::tensor(values, at::kDouble)};
+    if (cuda_) t[0] = t[0].cuda();
+    c10d::AllreduceOptions options;
+    options.reduceOp = op;
+    run("scalar all-reduce", [&] { return pg_->allreduce(t, options); });
+    at::Tensor host = t[0].cpu();
+    return {host.data_ptr<double>(), host.data_ptr<double>() + host.numel()};
+  }
+
   template <class Launch>
   void run(const char* what, Launch&& launch) {
     try {

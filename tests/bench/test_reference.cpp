@@ -56,7 +56,7 @@ EngineCase engine_case(const Registry& registry, const std::string& method, std:
   s.seed = seed;
   BenchRun run(registry, s, method, s.steps);
   const Experiment& e = run.experiment();
-  ToyVelocityNet& net = run.state().model;
+  ToyVelocityNet& net = toy_net(*run.state().model);
 
   at::Generator gen = at::detail::createCPUGenerator(seed);
   const at::Tensor noise = at::randn({s.batch, e.backbone.dim}, gen, at::kFloat);

@@ -36,6 +36,15 @@ int main(int argc, char** argv) {
       at::NoGradGuard no_grad;
       w -= w.grad() * 0.1;
     }
+    if (group) {  // the scalar reductions the trainer logs global statistics with
+      const double r = ranks.rank, w = ranks.world_size;
+      const auto sums = group->sum({1.0 + r});
+      const auto maxes = group->max({r, -r});
+      if (sums[0] != w * (w + 1) / 2 || maxes[0] != w - 1 || maxes[1] != 0) {
+        std::fprintf(stderr, "dist_worker: rank %d: sum %g, max %g, -min %g\n", ranks.rank, sums[0], maxes[0], maxes[1]);
+        return 5;
+      }
+    }
     if (ranks.rank == 0) {
       at::Tensor flat = w.detach().reshape({-1}).contiguous();
       for (int i = 0; i < flat.numel(); ++i) std::printf("%.17g\n", flat.data_ptr<double>()[i]);

@@ -27,7 +27,8 @@ TEST_CASE("an empty file resolves to every documented default") {
     const AttrValue* v = leaf(leaves, spec.dotted());
     REQUIRE(v != nullptr);
     if (spec.type == KeyType::IntList) {
-      CHECK(std::get<std::string>(*v) == "[0, 1, 2, 3]");  // all classes
+      // held_out_conditions: all classes; latent_shape: only the TorchScript backbone's
+      CHECK(std::get<std::string>(*v) == (spec.name == "latent_shape" ? "[]" : "[0, 1, 2, 3]"));
     } else {
       const AttrValue expected =
           std::visit([](const auto& d) -> AttrValue {
@@ -98,7 +99,7 @@ TEST_CASE("resolved_toml is canonical: equal configurations give equal text and 
 
   const std::string text = resolved_toml(a);
   // Sections and keys sorted, one spelling per value.
-  CHECK(text.rfind("[backbone]\ncache_dir = \"\"\nclasses = 4\ndim = 2\n", 0) == 0);
+  CHECK(text.rfind("[backbone]\ncache_dir = \"\"\nclasses = 4\nconditions = 1\ndim = 2\n", 0) == 0);
   CHECK(text.find("\n[eval]\n") < text.find("\n[method]\n"));
   CHECK(text.find("\n[method]\n") < text.find("\n[reward]\n"));
   CHECK(text.find("lr = 0.001\n") != std::string::npos);

@@ -51,7 +51,7 @@ TEST_CASE("a choice outside its set lists the choices and the near one") {
         "exp.toml:2:1: backbone.t_sampling: 'logit-normal' is not one of {uniform, logit_normal} "
         "(did you mean 'logit_normal'?)");
   CHECK(error_of("[backbone]\nkind = \"toygmm\"\n") ==
-        "exp.toml:2:1: backbone.kind: 'toygmm' is not one of {toy-gmm} (did you mean 'toy-gmm'?)");
+        "exp.toml:2:1: backbone.kind: 'toygmm' is not one of {toy-gmm, torchscript} (did you mean 'toy-gmm'?)");
   CHECK(error_of("[train]\ndevice = \"gpu\"\n") ==
         "exp.toml:2:1: train.device: 'gpu' is not a device: expected \"cpu\", \"cuda\" or \"cuda:<index>\" "
         "(did you mean 'cpu'?)");

@@ -1,6 +1,7 @@
 // `flowbp train CONFIG [options]`: one experiment, one method, one seed.
 // Exit codes: 0 done (or already done), 2 bad configuration or usage, 3 the run
-// failed (NaN/Inf or an error mid-run, recorded in the log).
+// failed (NaN/Inf, an error or a dead rank mid-run, recorded in rank 0's log).
+// Data-parallel ranks are read from torchrun's or Slurm's variables.
 #include <boost/program_options.hpp>
 
 #include <cstdio>
@@ -25,8 +26,12 @@ const char* kUsage =
     "usage: flowbp train CONFIG.toml [options]\n\n"
     "Trains one method on one experiment and logs it to <out>/<name>/{config.toml, log.h5,\n"
     "checkpoint.bin}. Exit status: 0 done, 2 bad configuration or usage, 3 the run failed\n"
-    "(NaN/Inf or an error, recorded in the log).\n\n"
-    "example: flowbp train experiments/toy.toml --method flowbp-lagrange --set method.K=4 --out runs/\n";
+    "(NaN/Inf, an error or a dead rank, recorded in the log).\n\n"
+    "Data-parallel: start one process per rank the way torchrun or Slurm does (RANK, WORLD_SIZE,\n"
+    "MASTER_ADDR, MASTER_PORT, LOCAL_RANK, or SLURM_PROCID/SLURM_NTASKS/SLURM_LOCALID); train.batch\n"
+    "is the global batch and only rank 0 writes files (docs/DISTRIBUTED.md).\n\n"
+    "example: flowbp train experiments/toy.toml --method flowbp-lagrange --set method.K=4 --out runs/\n"
+    "         torchrun --nproc_per_node 2 --no-python flowbp train experiments/toy.toml\n";
 
 }  // namespace
 
@@ -42,6 +47,7 @@ int train(const Args& args) {
       ("plugin-dir", po::value<std::vector<std::string>>()->composing(),
        "extra directory of method plugins, searched first (repeatable)")
       ("threads", po::value<int>(), "torch threads (default: train.threads)")
+      ("device", po::value<std::string>(), "cpu, cuda or cuda:<i> (same as --set train.device=...)")
       ("cache-dir", po::value<std::string>(), "backbone cache (default: backbone.cache_dir, $FLOWBP_CACHE_DIR, "
                                               "~/.cache/flowbp)")
       ("quiet,q", "no progress line")
@@ -49,7 +55,8 @@ int train(const Args& args) {
   po::options_description hidden;
   hidden.add_options()
       ("config", po::value<std::string>(), "experiment TOML")
-      ("stop-after-step", po::value<long long>(), "test only: quit after logging this step, as if killed");
+      ("stop-after-step", po::value<long long>(), "test only: quit after logging this step, as if killed")
+      ("dump-weights", po::value<std::string>(), "test only: rank 0 writes the final weights as text");
   po::options_description all;
   all.add(visible).add(hidden);
   po::positional_options_description positional;
@@ -82,6 +89,8 @@ int train(const Args& args) {
   try {
     if (vm.count("method"))
       overrides.push_back(parse_override("method.name=\"" + vm["method"].as<std::string>() + "\"", "--method"));
+    if (vm.count("device"))
+      overrides.push_back(parse_override("train.device=\"" + vm["device"].as<std::string>() + "\"", "--device"));
     if (vm.count("set"))
       for (const auto& s : vm["set"].as<std::vector<std::string>>()) overrides.push_back(parse_override(s, "--set"));
     registry.load_search_path(vm.count("plugin-dir") ? vm["plugin-dir"].as<std::vector<std::string>>()
@@ -101,6 +110,10 @@ int train(const Args& args) {
     }
     if (vm.count("cache-dir")) options.cache_dir = vm["cache-dir"].as<std::string>();
     if (vm.count("stop-after-step")) options.stop_after_step = vm["stop-after-step"].as<long long>();
+    if (vm.count("dump-weights")) options.dump_weights = vm["dump-weights"].as<std::string>();
+    options.ranks = detect_ranks();
+    // Ranks other than 0 print only what goes wrong.
+    if (options.ranks.rank != 0) options.quiet = true;
   } catch (const std::exception& e) {  // ConfigError, SettingError, PluginError: the message says it all
     std::fprintf(stderr, "flowbp train: %s\n", e.what());
     return kExitUsage;
@@ -112,6 +125,9 @@ int train(const Args& args) {
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "flowbp train: %s\n", e.what());
     return kExitUsage;
+  } catch (const DistributedError& e) {  // a rank that never arrived, or died before the log existed
+    std::fprintf(stderr, "flowbp train: %s\n", e.what());
+    return kExitFailed;
   } catch (const std::exception& e) {  // before the log existed: nothing to record it in
     std::fprintf(stderr, "flowbp train: %s: %s\n", options.run_dir.c_str(), e.what());
     return kExitFailed;

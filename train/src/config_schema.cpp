@@ -78,6 +78,16 @@ KeySpec text(const char* section, const char* name, const char* def, const char*
   return s;
 }
 
+KeySpec flag(const char* section, const char* name, bool def, const char* help) {
+  KeySpec s;
+  s.section = section;
+  s.name = name;
+  s.type = KeyType::Bool;
+  s.default_value = def;
+  s.help = help;
+  return s;
+}
+
 KeySpec int_list(const char* section, const char* name, std::optional<double> min, const char* help) {
   KeySpec s;
   s.section = section;
@@ -96,7 +106,8 @@ KeySpec with_aliases(KeySpec spec, std::vector<std::string> aliases) {
 
 std::vector<KeySpec> build_schema() {
   std::vector<KeySpec> schema = {
-      choice("backbone", "kind", "toy-gmm", {"toy-gmm"}, "the generator: a class-conditional Gaussian mixture toy"),
+      choice("backbone", "kind", "toy-gmm", {"toy-gmm", "torchscript"},
+             "the generator: the built-in Gaussian-mixture toy, or your TorchScript models (docs/TORCHSCRIPT.md)"),
       integer("backbone", "dim", 2, 1, std::nullopt, "data dimension d"),
       integer("backbone", "classes", 4, 1, std::nullopt, "number of conditions (classes)"),
       integer("backbone", "modes_per_class", 4, 1, std::nullopt, "mixture modes per class"),
@@ -110,6 +121,14 @@ std::vector<KeySpec> build_schema() {
       real("backbone", "p_uncond", 0.1, 0.0, 1.0, "probability of dropping the condition in pre-training"),
       choice("backbone", "t_sampling", "uniform", {"uniform", "logit_normal"}, "pre-training time distribution"),
       text("backbone", "cache_dir", "", "checkpoint cache; empty = $FLOWBP_CACHE_DIR or ~/.cache/flowbp"),
+      text("backbone", "velocity_model", "",
+           "torchscript: scripted velocity module, forward(x, t, cond) -> like x (path relative to the experiment file)"),
+      text("backbone", "reward_model", "",
+           "torchscript: scripted reward module, forward(x, cond) -> [B] (path relative to the experiment file)"),
+      int_list("backbone", "latent_shape", 1, "torchscript: shape of one sample x, e.g. [4, 32, 32]"),
+      integer("backbone", "conditions", 1, 1, std::nullopt, "torchscript: number of condition ids (int64 labels)"),
+      integer("backbone", "null_condition", -1, -1, std::nullopt,
+              "torchscript: condition id of guidance's unconditional branch (-1 = none)"),
 
       integer("sampling", "steps", 25, 1, std::nullopt, "Euler steps N of the training rollout"),
       positive("sampling", "shift", 1.0, "time-schedule shift (1 = uniform grid)"),
@@ -133,6 +152,10 @@ std::vector<KeySpec> build_schema() {
               "checkpoint every this many steps (0 = only at the end)"),
       integer("train", "threads", 1, 1, std::nullopt, "torch intra-op threads"),
       text("train", "device", "cpu", "\"cpu\", \"cuda\" or \"cuda:<index>\""),
+      choice("train", "autocast", "none", {"none", "bf16"}, "autocast region around velocity forwards"),
+      flag("train", "tf32", false, "allow TF32 in cuBLAS and cuDNN (CUDA only; no effect on the CPU)"),
+      integer("train", "dist_timeout_s", 300, 1, std::nullopt,
+              "data-parallel runs: seconds a collective waits for the other ranks before failing"),
 
       integer("eval", "steps", 50, 1, std::nullopt, "Euler steps of evaluation sampling"),
       integer("eval", "samples_per_condition", 256, 1, std::nullopt, "samples per held-out condition"),
@@ -143,7 +166,13 @@ std::vector<KeySpec> build_schema() {
   const std::vector<std::pair<std::string, std::vector<std::string>>> aliases = {
       {"backbone.kind", {"type", "name"}},
       {"backbone.dim", {"dimension", "dims", "d"}},
-      {"backbone.classes", {"num_classes", "n_classes", "conditions"}},
+      {"backbone.classes", {"num_classes", "n_classes"}},
+      {"backbone.conditions", {"num_conditions", "n_conditions"}},
+      {"backbone.velocity_model", {"model", "velocity", "model_path"}},
+      {"backbone.reward_model", {"reward", "reward_path"}},
+      {"backbone.latent_shape", {"shape", "latent"}},
+      {"train.autocast", {"amp", "precision", "mixed_precision"}},
+      {"train.dist_timeout_s", {"timeout", "dist_timeout"}},
       {"backbone.modes_per_class", {"modes", "num_modes"}},
       {"backbone.hidden", {"hidden_dim", "hidden_size", "width"}},
       {"backbone.layers", {"num_layers", "n_layers", "depth"}},

@@ -7,10 +7,9 @@
 
 namespace flowbp {
 
-EvalSuite::EvalSuite(const Experiment& experiment, const GaussianMixture& mixture,
-                     const ModePreferenceReward& reward)
-    : mixture_(mixture),
-      evaluator_(mixture, reward),
+EvalSuite::EvalSuite(const Experiment& experiment, const Backbone& backbone, const Compute& compute)
+    : backbone_(backbone),
+      compute_(compute),
       steps_(static_cast<int>(experiment.eval.steps)),
       shift_(experiment.sampling.shift),
       guidance_(experiment.sampling.guidance) {
@@ -18,25 +17,29 @@ EvalSuite::EvalSuite(const Experiment& experiment, const GaussianMixture& mixtur
   const int64_t per = experiment.eval.samples_per_condition;
   cond_ = at::tensor(held_out, at::kLong).repeat_interleave(per);
   at::Generator gen = at::detail::createCPUGenerator(static_cast<std::uint64_t>(experiment.eval.noise_seed));
-  noise_ = at::randn({cond_.size(0), mixture.dim}, gen, at::kFloat);
+  // Drawn on the CPU whatever the device: the same noise on every machine.
+  noise_ = at::randn(backbone.latents.batch_shape(cond_.size(0)), gen, at::kFloat).to(compute.device);
+  cond_ = cond_.to(compute.device);
 }
 
-at::Tensor EvalSuite::sample(ToyVelocityNet& net) const {
+at::Tensor EvalSuite::sample(VelocityModel& model) const {
   at::NoGradGuard no_grad;
-  const at::Tensor null_cond = at::full_like(cond_, mixture_.null_condition());
-  VelocityFn v = guided_velocity([&](const at::Tensor& x, double t) { return net->forward(x, t, cond_); },
-                                 [&](const at::Tensor& x, double t) { return net->forward(x, t, null_cond); },
-                                 guidance_);
+  const at::Tensor null_cond = at::full_like(cond_, backbone_.latents.null_condition);
+  auto forward = [&](const at::Tensor& c) {
+    return [&, c](const at::Tensor& x, double t) {
+      AutocastRegion region(compute_);
+      return model.forward(x, t, c).to(x.scalar_type());
+    };
+  };
+  VelocityFn v = guided_velocity(forward(cond_), forward(null_cond), guidance_);
   return cached_rollout(v, noise_, Schedule::make(steps_, shift_)).x[0];
 }
 
-std::vector<double> EvalSuite::evaluate(ToyVelocityNet& net) const {
-  return evaluator_.score(sample(net), cond_);
-}
+std::vector<double> EvalSuite::evaluate(VelocityModel& model) const { return backbone_.score(sample(model), cond_); }
 
-std::vector<ColumnSpec> eval_columns() {
+std::vector<ColumnSpec> eval_columns(const std::vector<MetricColumn>& metrics) {
   std::vector<ColumnSpec> c = {{"step", true, false}, {"is_base", true, false}};
-  for (const auto& m : eval_metric_columns()) c.push_back({m.name, false, m.lower_is_better});
+  for (const auto& m : metrics) c.push_back({m.name, false, m.lower_is_better});
   return c;
 }
 

@@ -1,6 +1,8 @@
 // Loading an experiment: TOML → located entries (file positions or override
 // origins) → typed, range-checked values → the method's settings resolved by its
 // plugin → the resolved table and the typed sections.
+#include <unistd.h>
+
 #include <cctype>
 #include <fstream>
 #include <list>
@@ -183,9 +185,44 @@ bool is_device_name(const std::string& s) {
   return true;
 }
 
+// A model path as the user wrote it is relative to the experiment file's folder.
+std::string absolute_from(const std::string& experiment_file, const std::string& path) {
+  if (path.empty() || path[0] == '/') return path;
+  const auto slash = experiment_file.rfind('/');
+  std::string dir = slash == std::string::npos ? "" : experiment_file.substr(0, slash);
+  if (dir.empty() || dir[0] != '/') {
+    char cwd[4096];
+    if (::getcwd(cwd, sizeof cwd)) dir = std::string(cwd) + (dir.empty() ? "" : "/" + dir);
+  }
+  std::string rest = path;
+  while (rest.rfind("./", 0) == 0) rest = rest.substr(2);
+  return dir + "/" + rest;
+}
+
+void check_torchscript(const Entries& entries, Values& values) {
+  for (const char* key : {"velocity_model", "reward_model"}) {
+    auto& path = std::get<std::string>(values.at(std::string("backbone.") + key));
+    if (path.empty())
+      throw error_at(where_of(entries, "backbone", "kind"), std::string("backbone.") + key,
+                     "backbone.kind = \"torchscript\" needs the path of a TorchScript file (torch.jit.script(m).save(path))");
+    path = absolute_from(entries.source_name, path);
+  }
+  if (std::get<std::vector<std::int64_t>>(values.at("backbone.latent_shape")).empty())
+    throw error_at(where_of(entries, "backbone", "latent_shape"), "backbone.latent_shape",
+                   "backbone.kind = \"torchscript\" needs the shape of one sample, e.g. [4, 32, 32]");
+  const double guidance = std::get<double>(values.at("sampling.guidance"));
+  if (guidance != 1.0 && std::get<std::int64_t>(values.at("backbone.null_condition")) < 0)
+    throw error_at(where_of(entries, "sampling", "guidance"), "sampling.guidance",
+                   "guidance " + format_config_value(guidance) +
+                       " needs an unconditional branch: set backbone.null_condition to the model's null id");
+}
+
 // Checks that involve more than one key or a key's own format.
 void cross_check(const Entries& entries, Values& values) {
-  const auto classes = std::get<std::int64_t>(values.at("backbone.classes"));
+  const bool scripted = std::get<std::string>(values.at("backbone.kind")) == "torchscript";
+  if (scripted) check_torchscript(entries, values);
+  const char* count_key = scripted ? "backbone.conditions" : "backbone.classes";
+  const auto classes = std::get<std::int64_t>(values.at(count_key));
   auto& held = std::get<std::vector<std::int64_t>>(values.at("eval.held_out_conditions"));
   if (held.empty()) {
     for (std::int64_t c = 0; c < classes; ++c) held.push_back(c);
@@ -195,7 +232,7 @@ void cross_check(const Entries& entries, Values& values) {
     for (auto c : held) {
       if (c >= classes)
         throw error_at(where, "eval.held_out_conditions",
-                       "condition " + std::to_string(c) + " does not exist: backbone.classes = " +
+                       "condition " + std::to_string(c) + " does not exist: " + count_key + " = " +
                            std::to_string(classes) + " gives conditions 0.." + std::to_string(classes - 1));
       if (!seen.insert(c).second)
         throw error_at(where, "eval.held_out_conditions", "condition " + std::to_string(c) + " is listed twice");
@@ -297,13 +334,17 @@ void fill_typed(Experiment& e, const Values& v) {
   e.backbone = {s("backbone.kind"), i("backbone.dim"), i("backbone.classes"), i("backbone.modes_per_class"),
                 d("backbone.mode_std"), i("backbone.hidden"), i("backbone.layers"), i("backbone.time_embed"),
                 i("backbone.pretrain_steps"), i("backbone.pretrain_batch"), d("backbone.pretrain_lr"),
-                d("backbone.p_uncond"), s("backbone.t_sampling"), s("backbone.cache_dir")};
+                d("backbone.p_uncond"), s("backbone.t_sampling"), s("backbone.cache_dir"),
+                s("backbone.velocity_model"), s("backbone.reward_model"),
+                std::get<std::vector<std::int64_t>>(v.at("backbone.latent_shape")), i("backbone.conditions"),
+                i("backbone.null_condition")};
   e.sampling = {i("sampling.steps"), d("sampling.shift"), d("sampling.guidance")};
   e.reward = {s("reward.kind"), d("reward.tau"), d("reward.loss_scale"), d("reward.width"),
               d("reward.preferred_fraction")};
   e.train = {i("train.steps"), i("train.batch"), d("train.lr"), d("train.weight_decay"),
              d("train.max_grad_norm"), d("train.ema_decay"), i("train.seed"), i("train.eval_every"),
-             i("train.checkpoint_every"), i("train.threads"), s("train.device")};
+             i("train.checkpoint_every"), i("train.threads"), s("train.device"), s("train.autocast"),
+             std::get<bool>(v.at("train.tf32")), i("train.dist_timeout_s")};
   e.eval = {i("eval.steps"), i("eval.samples_per_condition"),
             std::get<std::vector<std::int64_t>>(v.at("eval.held_out_conditions")), i("eval.noise_seed")};
 }
@@ -355,6 +396,10 @@ std::string read_file(const std::string& path) {
 }
 
 }  // namespace
+
+std::int64_t condition_count(const BackboneConfig& backbone) {
+  return backbone.kind == "torchscript" ? backbone.conditions : backbone.classes;
+}
 
 Experiment parse_experiment(const std::string& toml_text, const std::string& source_name,
                             const std::vector<Override>& overrides, const Registry& registry) {

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdio>
 
-#include "flowbp/memory.h"
 #include "flowbp/rollout.h"
 #include "flowbp/surrogate.h"
 #include "flowbp/velocity.h"
@@ -37,6 +36,36 @@ at::Tensor draw_conditions(const std::vector<std::int64_t>& pool, std::int64_t b
   return at::tensor(picked, at::kLong);
 }
 
+// This rank's rows of the global batch.
+struct Slice {
+  std::int64_t offset = 0, size = 0;
+  at::Tensor of(const at::Tensor& global) const { return global.narrow(0, offset, size); }
+};
+
+Slice slice_of(const StepContext& c) {
+  if (!c.group) return {0, c.batch};
+  const RankInfo& r = c.group->ranks();
+  const std::int64_t local = c.batch / r.world_size;
+  return {r.rank * local, local};
+}
+
+// Sums (and maxima) of the step's statistics over this rank's samples; reduced over
+// ranks when there is a group, so every rank logs and checks the global values.
+struct Stats {
+  enum Sum { kReward, kRewardSq, kLoss, kRs, kR0, kComposeErr, kSums };
+  enum Max { kRsMax, kR0Max, kWeightMax, kNegWeightMin, kMaxes };
+  std::vector<double> sum = std::vector<double>(kSums, 0.0);
+  std::vector<double> max = std::vector<double>(kMaxes, -HUGE_VAL);
+
+  void reduce(ProcessGroup* group) {
+    if (!group) return;
+    sum = group->sum(sum);
+    max = group->max(max);
+  }
+};
+
+double as_double(const at::Tensor& t) { return t.to(at::kDouble).item<double>(); }
+
 }  // namespace
 
 double ema_decay_at(double ema_decay, std::int64_t step) {
@@ -50,14 +79,22 @@ StepOutcome train_step(const StepContext& c, TrainingState& st, std::int64_t ste
   r.step = step;
   r.lr = c.lr;
   const auto t_start = Clock::now();
+  const Slice slice = slice_of(c);
+  const at::Device device = c.compute.device;
 
-  const at::Tensor cond = draw_conditions(c.conditions, c.batch, st.rng.data);
-  const at::Tensor null_cond = at::full_like(cond, c.mixture.null_condition());
-  const at::Tensor noise = at::randn({c.batch, c.mixture.dim}, st.rng.noise, at::kFloat);
-  ToyVelocityNet& net = st.model;
-  const VelocityFn velocity =
-      guided_velocity([&](const at::Tensor& x, double t) { return net->forward(x, t, cond); },
-                      [&](const at::Tensor& x, double t) { return net->forward(x, t, null_cond); }, c.guidance);
+  // Drawn for the whole global batch on the CPU, then sliced: the same samples
+  // whatever the world size or device.
+  const at::Tensor cond = slice.of(draw_conditions(c.conditions, c.batch, st.rng.data)).to(device);
+  const at::Tensor null_cond = at::full_like(cond, c.latents.null_condition);
+  const at::Tensor noise = slice.of(at::randn(c.latents.batch_shape(c.batch), st.rng.noise, at::kFloat)).to(device);
+  VelocityModel& model = *st.model;
+  auto forward = [&](const at::Tensor& condition) {
+    return [&, condition](const at::Tensor& x, double t) {
+      AutocastRegion region(c.compute);
+      return model.forward(x, t, condition).to(x.scalar_type());
+    };
+  };
+  const VelocityFn velocity = guided_velocity(forward(cond), forward(null_cond), c.guidance);
   const Rollout rollout = cached_rollout(velocity, noise, c.schedule);
   r.time_rollout = since(t_start);
 
@@ -70,36 +107,59 @@ StepOutcome train_step(const StepContext& c, TrainingState& st, std::int64_t ste
   r.grad_rescale_factor = plan.grad_rescale_factor;
 
   const auto t_surrogate = Clock::now();
-  const std::int64_t baseline = memory::current_bytes();
-  memory::reset_peak();
+  MemoryProbe memory(device);
+  memory.start();
   const NoiseFn renoise = [&](int, const at::Tensor& like) {
-    return at::randn(like.sizes(), st.rng.noise, like.options());
+    std::vector<std::int64_t> global(like.sizes().begin(), like.sizes().end());
+    global[0] = c.batch;
+    return slice.of(at::randn(global, st.rng.noise, like.options().device(at::kCPU))).to(like.device());
   };
   const SurrogateOutput surrogate = build_surrogate(velocity, rollout, plan, renoise);
   std::vector<at::Tensor> rewards;
   for (const auto& input : surrogate.reward_inputs) rewards.push_back(c.reward(input, cond));
-  const at::Tensor weights = trajectory_weights(plan, surrogate, c.batch);
+  const at::Tensor weights = trajectory_weights(plan, surrogate, slice.size);
   const at::Tensor loss = hinge_loss(rewards, weights, c.tau, c.loss_scale);
   r.time_surrogate_forward = since(t_surrogate);
 
+  Stats stats;
   {
     at::NoGradGuard no_grad;
     const at::Tensor mean_reward = at::stack(rewards).mean(0).to(at::kDouble);
-    r.reward_mean = mean_reward.mean().item<double>();
-    r.reward_std = c.batch > 1 ? mean_reward.std().item<double>() : 0.0;
+    stats.sum[Stats::kReward] = mean_reward.sum().item<double>();
+    stats.sum[Stats::kRewardSq] = mean_reward.pow(2).sum().item<double>();
+    stats.sum[Stats::kLoss] = as_double(loss);
     if (surrogate.d_s.defined()) {
-      r.r_s_mean = surrogate.d_s.mean().item<double>();
-      r.r_s_max = surrogate.d_s.max().item<double>();
+      stats.sum[Stats::kRs] = surrogate.d_s.to(at::kDouble).sum().item<double>();
+      stats.max[Stats::kRsMax] = as_double(surrogate.d_s.max());
     }
     if (surrogate.d_0.defined()) {
-      r.r_0_mean = surrogate.d_0.mean().item<double>();
-      r.r_0_max = surrogate.d_0.max().item<double>();
+      stats.sum[Stats::kR0] = surrogate.d_0.to(at::kDouble).sum().item<double>();
+      stats.max[Stats::kR0Max] = as_double(surrogate.d_0.max());
     }
-    if (surrogate.compose_err >= 0) r.compose_err = surrogate.compose_err;
-    r.traj_weight_min = weights.min().item<double>();
-    r.traj_weight_max = weights.max().item<double>();
-    r.loss = loss.item<double>();
+    stats.sum[Stats::kComposeErr] = surrogate.compose_err;
+    stats.max[Stats::kWeightMax] = as_double(weights.max());
+    stats.max[Stats::kNegWeightMin] = -as_double(weights.min());
   }
+  stats.reduce(c.group);
+  const double n = static_cast<double>(c.batch);
+  const double world = c.group ? c.group->ranks().world_size : 1;
+  r.reward_mean = stats.sum[Stats::kReward] / n;
+  r.reward_std = c.batch > 1 ? std::sqrt(std::max(0.0, (stats.sum[Stats::kRewardSq] - n * r.reward_mean * r.reward_mean) /
+                                                         (n - 1)))
+                             : 0.0;
+  if (std::isnan(stats.sum[Stats::kRewardSq])) r.reward_std = stats.sum[Stats::kRewardSq];
+  r.loss = stats.sum[Stats::kLoss] / world;  // equal slices: the mean of the ranks' means
+  if (surrogate.d_s.defined()) {
+    r.r_s_mean = stats.sum[Stats::kRs] / n;
+    r.r_s_max = stats.max[Stats::kRsMax];
+  }
+  if (surrogate.d_0.defined()) {
+    r.r_0_mean = stats.sum[Stats::kR0] / n;
+    r.r_0_max = stats.max[Stats::kR0Max];
+  }
+  if (surrogate.compose_err >= 0) r.compose_err = stats.sum[Stats::kComposeErr] / world;
+  r.traj_weight_min = -stats.max[Stats::kNegWeightMin];
+  r.traj_weight_max = stats.max[Stats::kWeightMax];
   // A NaN reward makes the loss NaN too: name the first cause.
   if (!std::isfinite(r.reward_mean)) out.failure = non_finite("reward", r.reward_mean, step);
   else if (!std::isfinite(r.loss)) out.failure = non_finite("loss", r.loss, step);
@@ -108,11 +168,13 @@ StepOutcome train_step(const StepContext& c, TrainingState& st, std::int64_t ste
   const auto t_backward = Clock::now();
   st.optimizer->zero_grad();
   loss.backward();
-  r.peak_autograd_bytes = memory::peak_bytes() - baseline;
+  r.peak_autograd_bytes = memory.peak_growth();
   r.time_backward = since(t_backward);
 
   const auto t_optimizer = Clock::now();
-  const std::vector<at::Tensor> params = st.model->parameters();
+  const std::vector<at::Tensor> params = model.parameters();
+  // Before the norm: the logged pre-clip norm and the clip are the global batch's.
+  if (c.group) c.group->average_gradients(params);
   r.grad_norm_pre_clip = global_grad_norm(params);
   if (!std::isfinite(r.grad_norm_pre_clip)) {
     out.failure = non_finite("gradient norm", r.grad_norm_pre_clip, step);

@@ -14,7 +14,9 @@
 #include <optional>
 #include <sstream>
 
+#include "flowbp/backbone.h"
 #include "flowbp/checkpoint.h"
+#include "flowbp/compute.h"
 #include "flowbp/evaluation.h"
 #include "flowbp/memory.h"
 #include "flowbp/progress.h"
@@ -81,16 +83,48 @@ std::string hdf5_version() {
   return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(release);
 }
 
-void copy_weights(ToyVelocityNet& dst, ToyVelocityNet& src) {
-  at::NoGradGuard no_grad;
-  auto to = dst->named_parameters(), from = src->named_parameters();
-  for (const auto& item : from) to[item.key()].copy_(item.value());
-  auto bto = dst->named_buffers(), bfrom = src->named_buffers();
-  for (const auto& item : bfrom) bto[item.key()].copy_(item.value());
+std::vector<at::Tensor> tensors_of(VelocityModel& model) {
+  std::vector<at::Tensor> out;
+  for (auto& item : model.named_tensors()) out.push_back(item.second);
+  return out;
 }
 
-RunLogHeader make_header(const Experiment& exp, const TrainOptions& opt, int max_active,
-                         const std::string& cache_key) {
+// Identical weights on every rank follow from identical averaged gradients; checked
+// at checkpoints (a sum weighted by position, so permutations show too).
+void check_same_weights(ProcessGroup& group, VelocityModel& model, std::int64_t step) {
+  at::NoGradGuard no_grad;
+  double fingerprint = 0;
+  double k = 1;
+  for (const auto& t : tensors_of(model)) {
+    const at::Tensor flat = t.detach().reshape({-1}).to(at::kDouble).cpu();
+    fingerprint += (flat * at::arange(1, flat.numel() + 1, flat.options()).mul_(1.0 / static_cast<double>(flat.numel())))
+                       .sum()
+                       .item<double>() *
+                   k;
+    k += 1;
+  }
+  const std::vector<double> extremes = group.max({fingerprint, -fingerprint});
+  if (extremes[0] != -extremes[1])
+    throw DistributedError("rank " + std::to_string(group.ranks().rank) + ": the weights differ between ranks at step " +
+                           std::to_string(step) + " (fingerprints " + std::to_string(-extremes[1]) + " to " +
+                           std::to_string(extremes[0]) + ")");
+}
+
+// Test hook: the final weights, one tensor a line ("name v0 v1 ..."), exact decimal.
+void dump_weights(const std::string& path, VelocityModel& model) {
+  std::ofstream out(path, std::ios::trunc);
+  out.precision(9);
+  for (const auto& [name, tensor] : model.named_tensors()) {
+    const at::Tensor flat = tensor.detach().reshape({-1}).to(at::kDouble).cpu().contiguous();
+    out << name;
+    const double* v = flat.data_ptr<double>();
+    for (std::int64_t i = 0; i < flat.numel(); ++i) out << ' ' << v[i];
+    out << '\n';
+  }
+  if (!out.flush()) throw std::runtime_error(path + ": cannot write the weights");
+}
+
+RunLogHeader make_header(const Experiment& exp, const TrainOptions& opt, int max_active, const Backbone& backbone) {
   RunLogHeader h;
   h.root_attrs = {
       {"flowbp_version", std::string(version())},
@@ -102,14 +136,14 @@ RunLogHeader make_header(const Experiment& exp, const TrainOptions& opt, int max
       {"run_name", opt.run_name},
       {"method", exp.method},
       {"seed", static_cast<std::int64_t>(exp.train.seed)},
-      {"world_size", std::int64_t{1}},
+      {"world_size", static_cast<std::int64_t>(opt.ranks.world_size)},
       {"created_utc", utc_now()},
-      {"backbone_cache_key", cache_key},
+      {"backbone_cache_key", backbone.cache_key},
       {"max_active", static_cast<std::int64_t>(max_active)},
   };
   h.config_leaves = exp.leaves();
   h.step_columns = step_columns(max_active);
-  h.eval_columns = eval_columns();
+  h.eval_columns = eval_columns(backbone.metrics);
   h.steps_total = exp.train.steps;
   return h;
 }
@@ -120,8 +154,8 @@ Row eval_row(std::int64_t step, bool is_base, const std::vector<double>& metrics
   return row;
 }
 
-std::string summary_line(const std::vector<double>& base, const std::vector<double>& last) {
-  const auto& cols = eval_metric_columns();
+std::string summary_line(const std::vector<MetricColumn>& cols, const std::vector<double>& base,
+                         const std::vector<double>& last) {
   std::ostringstream s;
   s.precision(4);
   s << "eval (base -> EMA):";
@@ -134,24 +168,30 @@ std::string summary_line(const std::vector<double>& base, const std::vector<doub
 std::vector<std::int64_t> training_conditions(const Experiment& exp) {
   std::vector<std::int64_t> pool;
   const auto& held = exp.eval.held_out_conditions;
-  for (std::int64_t c = 0; c < exp.backbone.classes; ++c)
+  const std::int64_t count = condition_count(exp.backbone);
+  for (std::int64_t c = 0; c < count; ++c)
     if (std::find(held.begin(), held.end(), c) == held.end()) pool.push_back(c);
   if (pool.empty())
-    for (std::int64_t c = 0; c < exp.backbone.classes; ++c) pool.push_back(c);
+    for (std::int64_t c = 0; c < count; ++c) pool.push_back(c);
   return pool;
 }
 
 TrainResult train_run(const Experiment& exp, const Method& method, const TrainOptions& opt) {
   const auto t_run = Clock::now();
   TrainResult result;
-  if (exp.train.device != "cpu")
-    throw ConfigError("train.device: '" + exp.train.device +
-                      "' is not available: the toy backbone trains on the CPU in this build (use \"cpu\")");
-  if (exp.backbone.kind != "toy-gmm")
-    throw ConfigError("backbone.kind: '" + exp.backbone.kind + "' is not available (this build has toy-gmm)");
+  const RankInfo& ranks = opt.ranks;
+  const bool lead = ranks.rank == 0;  // the only rank that writes files
+  if (exp.train.batch % ranks.world_size != 0)
+    throw ConfigError("train.batch: " + std::to_string(exp.train.batch) +
+                      " is the global batch and must divide by the world size " + std::to_string(ranks.world_size) +
+                      " (" + ranks.launcher + "), e.g. " +
+                      std::to_string((exp.train.batch / ranks.world_size + 1) * ranks.world_size));
+  const Compute compute = configure_compute(exp.train, ranks.local_rank);
   at::set_num_threads(opt.threads > 0 ? opt.threads : static_cast<int>(exp.train.threads));
   memory::install_counting_allocator();
 
+  // Every rank reads the (shared) run directory's state before any rank writes to it,
+  // so all of them take the same decision.
   const std::string dir = opt.run_dir;
   const std::string log_path = dir + "/log.h5", ckpt_path = dir + "/checkpoint.bin",
                     config_path = dir + "/config.toml";
@@ -167,66 +207,82 @@ TrainResult train_run(const Experiment& exp, const Method& method, const TrainOp
     result.steps_done = exp.train.steps;
     return result;
   }
-  make_dirs(dir);
+  const bool from_checkpoint = log_exists && file_exists(ckpt_path);
 
   const std::int64_t total = exp.train.steps;
   Progress progress(opt.run_name, total, 0, !opt.quiet);
-
-  BackboneLoadInfo info;
   const std::string cache_dir = opt.cache_dir.empty() ? resolved_cache_dir(exp.backbone) : opt.cache_dir;
-  ToyBackbone backbone = load_or_pretrain(exp.backbone, cache_dir, &info);
-  {
-    std::ostringstream note;
-    note.precision(3);
-    if (info.from_cache)
-      note << "backbone: loaded " << info.path;
-    else
-      note << "backbone: pre-trained in " << info.seconds << " s" << (info.rejected.empty() ? "" : " (the cache was ")
-           << info.rejected << (info.rejected.empty() ? "" : ", rebuilt)") << ", cached at " << info.path;
-    progress.note(note.str());
+  Backbone backbone = load_backbone(exp, cache_dir, compute.device);
+  progress.note(backbone.note);
+
+  // Joined after each rank's own checks and loading, which fail alike on every rank:
+  // no rank waits in a collective for one that already stopped.
+  std::unique_ptr<ProcessGroup> group;
+  if (ranks.distributed()) {
+    group = ProcessGroup::join(ranks, compute.device.is_cuda(), std::chrono::seconds(exp.train.dist_timeout_s));
+    const double resuming = group->sum({from_checkpoint ? 1.0 : 0.0})[0];
+    if (resuming != 0 && resuming != ranks.world_size)
+      throw DistributedError("rank " + std::to_string(ranks.rank) + ": the ranks see different states of " + dir +
+                             " (a checkpoint on some only): the run directory must be shared by all ranks");
+    progress.note("data-parallel: " + std::to_string(ranks.world_size) + " ranks (" + group->backend() + ", " +
+                  ranks.launcher + "), global batch " + std::to_string(exp.train.batch) + ", " +
+                  std::to_string(exp.train.batch / ranks.world_size) + " per rank");
   }
-  const ModePreferenceReward reward(backbone.mixture, exp.reward);
-  const EvalSuite eval(exp, backbone.mixture, reward);
+  if (lead) make_dirs(dir);
+
+  const EvalSuite eval(exp, backbone, compute);
   const Schedule schedule = Schedule::make(static_cast<int>(exp.sampling.steps), exp.sampling.shift);
   const std::vector<std::int64_t> conditions = training_conditions(exp);
   const int max_active = method.max_active(exp.method_params, schedule.steps());
 
   TrainingState st;
-  st.model = make_velocity_net(exp.backbone);
-  st.ema = make_velocity_net(exp.backbone);
-  copy_weights(st.model, backbone.net);
-  copy_weights(st.ema, backbone.net);
+  st.model = backbone.base->clone();
+  st.ema = backbone.base->clone();
   st.model->train();
   st.ema->eval();
   for (auto& p : st.ema->parameters()) p.set_requires_grad(false);
   st.optimizer = std::make_unique<torch::optim::AdamW>(
       st.model->parameters(), torch::optim::AdamWOptions(exp.train.lr).weight_decay(exp.train.weight_decay));
+  // Rank 0's streams on every rank: each takes its slice of the global batch's draws.
   st.rng = RngStreams::seeded(exp.train.seed, 0);
 
   std::optional<RunLog> log;
-  if (log_exists && file_exists(ckpt_path)) {
-    load_checkpoint(ckpt_path, st, id);
-    log.emplace(RunLog::reopen(log_path, st.step, st.eval_rows));
-    log->set_status("running");
+  if (from_checkpoint) {
+    load_checkpoint(ckpt_path, st, id);  // every rank, from the shared run directory
+    if (lead) {
+      log.emplace(RunLog::reopen(log_path, st.step, st.eval_rows));
+      log->set_status("running");
+    }
     result.resumed_from = st.step;
     progress.note("resuming after step " + std::to_string(st.step) + " from " + ckpt_path);
-  } else {
+  } else if (lead) {
     write_text_atomically(config_path, config_text);
-    log.emplace(RunLog::create(log_path, make_header(exp, opt, max_active, backbone_cache_key(exp.backbone))));
+    log.emplace(RunLog::create(log_path, make_header(exp, opt, max_active, backbone)));
   }
 
-  const StepContext context{method,          exp.method_params,      schedule,
-                            backbone.mixture, reward,                conditions,
-                            exp.train.batch, exp.sampling.guidance, exp.reward.tau,
+  const StepContext context{method,           exp.method_params,      schedule,
+                            backbone.latents, backbone.reward,        conditions,
+                            exp.train.batch,  exp.sampling.guidance,  exp.reward.tau,
                             exp.reward.loss_scale, exp.train.max_grad_norm, exp.train.ema_decay,
-                            exp.train.lr};
+                            exp.train.lr,     group.get(),            compute};
   std::int64_t step = st.step;
   try {
-    std::vector<double> base_metrics = eval.evaluate(backbone.net), last_metrics = base_metrics;
-    if (st.eval_rows == 0) {
-      log->append_eval(eval_row(0, true, base_metrics));
-      st.eval_rows = 1;
+    if (group) {
+      // Rank 0's weights everywhere, whatever each rank's load produced.
+      group->broadcast_from_rank0(tensors_of(*st.model));
+      group->broadcast_from_rank0(tensors_of(*st.ema));
     }
+    std::vector<double> base_metrics, last_metrics;
+    if (lead) {
+      base_metrics = last_metrics = eval.evaluate(*backbone.base);
+      if (st.eval_rows == 0) {
+        log->append_eval(eval_row(0, true, base_metrics));
+        st.eval_rows = 1;
+      }
+    } else if (st.eval_rows == 0) {
+      st.eval_rows = 1;  // rank 0's count, kept alike so checkpoints agree
+    }
+    backbone.base.reset();  // the trained copy and the EMA are all a run needs from here
     Progress bar(opt.run_name, total, st.step, !opt.quiet);
     double last_logging = 0;
     for (step = st.step + 1; step <= total; ++step) {
@@ -234,11 +290,13 @@ TrainResult train_run(const Experiment& exp, const Method& method, const TrainOp
       o.record.time_logging = last_logging;
       o.record.time_step += last_logging;
       const auto t_log = Clock::now();
-      log->append_step(step_row(o.record, max_active));
+      if (lead) log->append_step(step_row(o.record, max_active));
       last_logging = since(t_log);
       if (!o.failure.empty()) {
-        log->set_status("failed", o.failure, step);
-        log->close();
+        if (lead) {
+          log->set_status("failed", o.failure, step);
+          log->close();
+        }
         bar.note("run failed: " + o.failure);
         result.outcome = RunOutcome::Failed;
         result.reason = o.failure;
@@ -249,7 +307,7 @@ TrainResult train_run(const Experiment& exp, const Method& method, const TrainOp
       st.step = step;
       bar.update(step, o.record.loss, o.record.reward_mean);
       if (step == opt.stop_after_step) {
-        log->close();
+        if (lead) log->close();
         bar.note("stopped after step " + std::to_string(step) + " (--stop-after-step); resume with --resume");
         result.outcome = RunOutcome::Stopped;
         result.steps_done = step;
@@ -258,21 +316,31 @@ TrainResult train_run(const Experiment& exp, const Method& method, const TrainOp
       }
       const auto every = [&](std::int64_t n) { return step == total || (n > 0 && step % n == 0); };
       if (every(exp.train.eval_every)) {
-        last_metrics = eval.evaluate(st.ema);
-        log->append_eval(eval_row(step, false, last_metrics));
+        if (lead) {
+          last_metrics = eval.evaluate(*st.ema);
+          log->append_eval(eval_row(step, false, last_metrics));
+        }
         ++st.eval_rows;
       }
-      if (every(exp.train.checkpoint_every)) save_checkpoint(ckpt_path, st, id);
+      if (every(exp.train.checkpoint_every)) {
+        if (group) check_same_weights(*group, *st.model, step);
+        if (lead) save_checkpoint(ckpt_path, st, id);
+      }
     }
     bar.finish();
-    log->set_status("done");
-    log->close();
-    bar.note(summary_line(base_metrics, last_metrics));
+    if (lead) {
+      if (!opt.dump_weights.empty()) dump_weights(opt.dump_weights, *st.model);
+      log->set_status("done");
+      log->close();
+      bar.note(summary_line(backbone.metrics, base_metrics, last_metrics));
+    }
   } catch (const std::exception& e) {
     const std::string reason = std::string("error at step ") + std::to_string(step) + ": " + e.what();
     try {
-      log->set_status("failed", reason, step);
-      log->close();
+      if (log) {
+        log->set_status("failed", reason, step);
+        log->close();
+      }
     } catch (const std::exception&) {
       // The log itself failed (e.g. a full disk): the reason still reaches the caller.
     }

@@ -47,6 +47,8 @@ class ProcessGroup {
   virtual void broadcast_from_rank0(const std::vector<at::Tensor>& tensors) = 0;
   // Sums a few scalars over ranks (for logging global means).
   virtual std::vector<double> sum(const std::vector<double>& values) = 0;
+  // The largest of each scalar over ranks (minima: negate).
+  virtual std::vector<double> max(const std::vector<double>& values) = 0;
   virtual void barrier() = 0;
 };
 

@@ -10,12 +10,15 @@
 #include <random>
 #include <string>
 
-#include "flowbp/toy_backbone.h"
+#include "flowbp/velocity_model.h"
 
 namespace flowbp {
 
-// Separate streams, as in the authors' code: noise (seed + rank), index selection
-// (what method.plan draws), data order (the conditions of each batch).
+// Separate streams, as in the authors' code: noise, index selection (what
+// method.plan draws), data order (the conditions of each batch). The authors seed
+// noise with seed + rank; data-parallel flowbp runs give every rank rank 0's
+// streams and each rank takes its slice of the global batch's draws, so W ranks
+// train on exactly the samples one process would (docs/DISTRIBUTED.md).
 struct RngStreams {
   at::Generator noise;
   std::mt19937_64 index;
@@ -24,8 +27,8 @@ struct RngStreams {
 };
 
 struct TrainingState {
-  ToyVelocityNet model{nullptr};
-  ToyVelocityNet ema{nullptr};
+  std::shared_ptr<VelocityModel> model;
+  std::shared_ptr<VelocityModel> ema;
   std::unique_ptr<torch::optim::AdamW> optimizer;
   RngStreams rng;
   std::int64_t step = 0;       // training steps completed
@@ -33,7 +36,8 @@ struct TrainingState {
 };
 
 void save_checkpoint(const std::string& path, const TrainingState& state, const std::string& config_id);
-// Restores into a state built for the same configuration; throws std::runtime_error
+// Restores into a state built for the same configuration (tensors land on the
+// model's device); throws std::runtime_error
 // naming the file when it is damaged or belongs to another configuration.
 void load_checkpoint(const std::string& path, TrainingState& state, const std::string& config_id);
 

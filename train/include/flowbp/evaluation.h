@@ -6,30 +6,30 @@
 
 #include <vector>
 
+#include "flowbp/backbone.h"
+#include "flowbp/compute.h"
 #include "flowbp/experiment.h"
-#include "flowbp/rewards.h"
-#include "flowbp/toy_backbone.h"
 
 namespace flowbp {
 
 class EvalSuite {
  public:
-  EvalSuite(const Experiment& experiment, const GaussianMixture& mixture, const ModePreferenceReward& reward);
-  // One value per eval_metric_columns() entry, for the model as it is (no gradient).
-  std::vector<double> evaluate(ToyVelocityNet& net) const;
+  EvalSuite(const Experiment& experiment, const Backbone& backbone, const Compute& compute);
+  // One value per backbone metric column, for the model as it is (no gradient).
+  std::vector<double> evaluate(VelocityModel& model) const;
   // The samples themselves (for tests and figures).
-  at::Tensor sample(ToyVelocityNet& net) const;
+  at::Tensor sample(VelocityModel& model) const;
   const at::Tensor& conditions() const { return cond_; }
 
  private:
-  const GaussianMixture& mixture_;
-  Evaluator evaluator_;
+  const Backbone& backbone_;
+  Compute compute_;
   int steps_;
   double shift_, guidance_;
   at::Tensor cond_, noise_;
 };
 
-// The /eval columns: step and is_base, then the metrics.
-std::vector<ColumnSpec> eval_columns();
+// The /eval columns: step and is_base, then the backbone's metrics.
+std::vector<ColumnSpec> eval_columns(const std::vector<MetricColumn>& metrics);
 
 }  // namespace flowbp

@@ -40,7 +40,16 @@ struct BackboneConfig {
   double pretrain_lr = 0, p_uncond = 0;
   std::string t_sampling;
   std::string cache_dir;  // as written; "" = default, see resolved_cache_dir()
+  // kind = "torchscript" (docs/TORCHSCRIPT.md): model paths made absolute against the
+  // experiment file's folder when loading, so a run's config.toml is self-contained.
+  std::string velocity_model, reward_model;
+  std::vector<std::int64_t> latent_shape;
+  std::int64_t conditions = 0;
+  std::int64_t null_condition = -1;  // -1: no unconditional branch
 };
+
+// The number of condition ids of the backbone: classes for the toy, conditions otherwise.
+std::int64_t condition_count(const BackboneConfig& backbone);
 
 struct SamplingConfig {
   std::int64_t steps = 0;  // N
@@ -57,6 +66,9 @@ struct TrainConfig {
   double lr = 0, weight_decay = 0, max_grad_norm = 0, ema_decay = 0;
   std::int64_t seed = 0, eval_every = 0, checkpoint_every = 0, threads = 0;
   std::string device;
+  std::string autocast;  // "none" or "bf16"
+  bool tf32 = false;
+  std::int64_t dist_timeout_s = 0;
 };
 
 struct EvalConfig {

@@ -1,14 +1,16 @@
 // One training step (the brief's order): conditions and noise → cached rollout →
 // method.plan → surrogate → reward of each reward input → trajectory weights →
-// hinge loss → backward → clip → AdamW → EMA, timed per phase.
+// hinge loss → backward → [all-reduce] → clip → AdamW → EMA, timed per phase.
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "flowbp/backbone.h"
 #include "flowbp/checkpoint.h"
+#include "flowbp/compute.h"
+#include "flowbp/distributed.h"
 #include "flowbp/method.h"
-#include "flowbp/rewards.h"
 #include "flowbp/schedule.h"
 #include "flowbp/step_record.h"
 
@@ -18,11 +20,17 @@ struct StepContext {
   const Method& method;
   const ParamValues& params;
   const Schedule& schedule;
-  const GaussianMixture& mixture;
-  const ModePreferenceReward& reward;
+  LatentSpec latents;
+  RewardFn reward;
   const std::vector<std::int64_t>& conditions;  // drawn uniformly from the data stream
-  std::int64_t batch = 0;
+  std::int64_t batch = 0;                       // the GLOBAL batch: a rank trains on its slice
   double guidance = 1, tau = 0, loss_scale = 1, max_grad_norm = 1, ema_decay = 0, lr = 0;
+  // Data parallelism (nullptr: one process). Every rank draws the global batch's
+  // conditions and noise from the same streams and keeps rows [rank·b, (rank+1)·b);
+  // gradients are averaged before the pre-clip norm, and the logged statistics are
+  // global, so W ranks log and train what one process over the same batch would.
+  ProcessGroup* group = nullptr;
+  Compute compute{};
 };
 
 struct StepOutcome {
@@ -30,7 +38,8 @@ struct StepOutcome {
   std::string failure;  // "non-finite loss (nan) at step 17"; empty when the step went through
 };
 
-// Advances the state by one step (nothing is updated when the step fails).
+// Advances the state by one step (nothing is updated when the step fails; with a
+// group, every rank fails alike because the checks read global values).
 StepOutcome train_step(const StepContext& context, TrainingState& state, std::int64_t step);
 
 // The EMA decay at a 1-based step: min(ema_decay, (1 + n) / (10 + n)), n = step − 1,

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "flowbp/distributed.h"
 #include "flowbp/experiment.h"
 #include "flowbp/method.h"
 
@@ -18,6 +19,10 @@ struct TrainOptions {
   int threads = 0;                  // torch threads; 0 = train.threads
   std::string cache_dir;            // backbone cache; "" = resolved_cache_dir(backbone)
   std::int64_t stop_after_step = -1;  // test-only: quit right after logging this step, as if killed
+  // Data parallelism: with world_size > 1 the ranks join a c10d group (Gloo on the CPU,
+  // NCCL on CUDA); train.batch is the global batch. Only rank 0 writes files.
+  RankInfo ranks;
+  std::string dump_weights;         // test-only: rank 0 writes the final weights as text here
 };
 
 enum class RunOutcome {
@@ -36,7 +41,9 @@ struct TrainResult {
 };
 
 // Errors before the run starts (an existing run dir without --resume, a config that
-// differs from the run dir's) throw ConfigError; failures during it are returned.
+// differs from the run dir's, a batch that does not divide by the world size, a
+// device this build lacks, TorchScript models that fail their probe) throw
+// ConfigError; failures during it (a rank that died included) are returned.
 TrainResult train_run(const Experiment& experiment, const Method& method, const TrainOptions& options);
 
 // The training conditions: every class not in eval.held_out_conditions, or all

@@ -1,0 +1,108 @@
+#include "flowbp/compute.h"
+
+#include <ATen/Context.h>
+#include <ATen/autocast_mode.h>
+
+#include "flowbp/memory.h"
+
+#ifdef FLOWBP_WITH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAFunctions.h>
+#endif
+
+namespace flowbp {
+
+bool built_with_cuda() {
+#ifdef FLOWBP_WITH_CUDA
+  return true;
+#else
+  return false;
+#endif
+}
+
+c10::Device resolve_device(const std::string& name, int local_rank) {
+  if (name == "cpu") return c10::Device(c10::kCPU);
+  if (name.rfind("cuda", 0) != 0)
+    throw ConfigError("train.device: '" + name + "' is not a device: expected \"cpu\", \"cuda\" or \"cuda:<index>\"");
+#ifdef FLOWBP_WITH_CUDA
+  const int count = static_cast<int>(c10::cuda::device_count());
+  const int index = name == "cuda" ? local_rank : std::stoi(name.substr(5));
+  if (count == 0) throw ConfigError("train.device: '" + name + "': this flowbp has CUDA but sees no GPU");
+  if (index >= count)
+    throw ConfigError("train.device: '" + name + "' (local rank " + std::to_string(local_rank) +
+                      "): GPU " + std::to_string(index) + " does not exist; " + std::to_string(count) + " visible");
+  return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
+#else
+  (void)local_rank;
+  throw ConfigError("train.device: '" + name +
+                    "': this flowbp was built without CUDA (Debian's LibTorch is CPU-only); rebuild against a "
+                    "CUDA LibTorch with meson setup -Dtorch_prefix=... (docs/CUDA.md), or use \"cpu\"");
+#endif
+}
+
+Compute configure_compute(const TrainConfig& train, int local_rank) {
+  Compute c;
+  c.device = resolve_device(train.device, local_rank);
+  c.bf16_autocast = train.autocast == "bf16";
+  at::globalContext().setAllowTF32CuBLAS(train.tf32);
+  at::globalContext().setAllowTF32CuDNN(train.tf32);
+#ifdef FLOWBP_WITH_CUDA
+  if (c.device.is_cuda()) c10::cuda::set_device(c.device.index());
+#endif
+  return c;
+}
+
+AutocastRegion::AutocastRegion(const Compute& compute)
+    : active_(compute.bf16_autocast), cuda_(compute.device.is_cuda()) {
+  if (!active_) return;
+  if (cuda_) {
+    was_enabled_ = at::autocast::is_enabled();
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    at::autocast::set_enabled(true);
+  } else {
+    was_enabled_ = at::autocast::is_cpu_enabled();
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::set_cpu_enabled(true);
+  }
+  at::autocast::increment_nesting();
+}
+
+AutocastRegion::~AutocastRegion() {
+  if (!active_) return;
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  if (cuda_) at::autocast::set_enabled(was_enabled_);
+  else at::autocast::set_cpu_enabled(was_enabled_);
+}
+
+MemoryProbe::MemoryProbe(const c10::Device& device) : device_(device) {}
+
+#ifdef FLOWBP_WITH_CUDA
+namespace {
+const c10::cuda::CUDACachingAllocator::Stat& allocated(c10::DeviceIndex index) {
+  static thread_local c10::cuda::CUDACachingAllocator::DeviceStats stats;
+  stats = c10::cuda::CUDACachingAllocator::getDeviceStats(index);
+  return stats.allocated_bytes[static_cast<std::size_t>(c10::cuda::CUDACachingAllocator::StatType::AGGREGATE)];
+}
+}  // namespace
+#endif
+
+void MemoryProbe::start() {
+#ifdef FLOWBP_WITH_CUDA
+  if (device_.is_cuda()) {
+    c10::cuda::CUDACachingAllocator::resetPeakStats(device_.index());
+    baseline_ = allocated(device_.index()).current;
+    return;
+  }
+#endif
+  baseline_ = memory::current_bytes();
+  memory::reset_peak();
+}
+
+std::int64_t MemoryProbe::peak_growth() const {
+#ifdef FLOWBP_WITH_CUDA
+  if (device_.is_cuda()) return allocated(device_.index()).peak - baseline_;
+#endif
+  return memory::peak_bytes() - baseline_;
+}
+
+}  // namespace flowbp

@@ -1,0 +1,150 @@
+// The only file that includes <torch/script.h> (heavy): the TorchScript models.
+#include "flowbp/torchscript_backbone.h"
+
+#include <sys/stat.h>
+#include <torch/script.h>
+
+#include <sstream>
+
+namespace flowbp {
+
+namespace {
+
+std::string shape_text(at::IntArrayRef sizes) {
+  std::ostringstream s;
+  s << '[';
+  for (std::size_t i = 0; i < sizes.size(); ++i) s << (i ? ", " : "") << sizes[i];
+  return s.str() + ']';
+}
+
+std::string first_line(const std::string& text) {
+  const auto end = text.find('\n');
+  return end == std::string::npos ? text : text.substr(0, end);
+}
+
+class ScriptedVelocity final : public VelocityModel {
+ public:
+  explicit ScriptedVelocity(torch::jit::Module module) : module_(std::move(module)) {}
+
+  at::Tensor forward(const at::Tensor& x, double t, const at::Tensor& cond) override {
+    const at::Tensor times = at::full({x.size(0)}, t, x.options().dtype(at::kFloat));
+    return module_.forward({x, times, cond}).toTensor();
+  }
+  std::vector<at::Tensor> parameters() override {
+    std::vector<at::Tensor> out;
+    for (const auto& p : module_.parameters()) out.push_back(p);
+    return out;
+  }
+  std::vector<std::pair<std::string, at::Tensor>> named_tensors() override {
+    std::vector<std::pair<std::string, at::Tensor>> out;
+    for (const auto& p : module_.named_parameters()) out.emplace_back(p.name, p.value);
+    for (const auto& b : module_.named_buffers()) out.emplace_back(b.name, b.value);
+    return out;
+  }
+  std::shared_ptr<VelocityModel> clone() override {
+    return std::make_shared<ScriptedVelocity>(module_.deepcopy());
+  }
+  void train() override { module_.train(true); }
+  void eval() override { module_.eval(); }
+  void to(const c10::Device& device) override { module_.to(device); }
+
+ private:
+  torch::jit::Module module_;
+};
+
+struct Probe {
+  std::string key, path;
+  ConfigError fail(const std::string& problem) const { return ConfigError(key + ": " + path + ": " + problem); }
+};
+
+torch::jit::Module load_module(const Probe& probe, const c10::Device& device, std::size_t inputs,
+                               const char* signature) {
+  struct stat st {};
+  if (::stat(probe.path.c_str(), &st) != 0) throw probe.fail("no such file");
+  torch::jit::Module module;
+  try {
+    module = torch::jit::load(probe.path, device);
+  } catch (const c10::Error& e) {
+    throw probe.fail("not a TorchScript file (expected what torch.jit.script(module).save(path) writes): " +
+                     first_line(e.what_without_backtrace()));
+  }
+  auto forward = module.find_method("forward");
+  if (!forward) throw probe.fail(std::string("the module has no forward method; expected ") + signature);
+  const auto& schema = forward->function().getSchema();
+  // The schema's first argument is self.
+  if (schema.arguments().size() != inputs + 1) {
+    std::ostringstream got;
+    got << schema;
+    throw probe.fail(std::string("expected ") + signature + ", got " + got.str());
+  }
+  return module;
+}
+
+at::Tensor call(const Probe& probe, torch::jit::Module& module, std::vector<c10::IValue> inputs,
+                const std::string& described) {
+  c10::IValue out;
+  try {
+    out = module.forward(std::move(inputs));
+  } catch (const std::exception& e) {
+    throw probe.fail("forward" + described + " failed on the probe batch: " + first_line(e.what()));
+  }
+  if (!out.isTensor()) throw probe.fail("forward" + described + " returned " + out.tagKind() + ", expected a Tensor");
+  at::Tensor t = out.toTensor();
+  if (!at::isFloatingType(t.scalar_type()))
+    throw probe.fail("forward" + described + " returned a " + std::string(c10::toString(t.scalar_type())) +
+                     " tensor, expected a floating-point one");
+  return t;
+}
+
+}  // namespace
+
+ScriptedModels load_torchscript_models(const BackboneConfig& config, const c10::Device& device) {
+  const std::vector<std::int64_t> shape = [&] {
+    std::vector<std::int64_t> s = {2};
+    s.insert(s.end(), config.latent_shape.begin(), config.latent_shape.end());
+    return s;
+  }();
+  const at::Tensor x = at::randn(shape, at::TensorOptions().device(device)).requires_grad_(true);
+  const at::Tensor t = at::full({2}, 0.5, at::TensorOptions().device(device));
+  std::vector<at::Tensor> conds = {at::tensor({std::int64_t{0}, config.conditions - 1}).to(device)};
+  if (config.null_condition >= 0) conds.push_back(at::full({2}, config.null_condition, at::kLong).to(device));
+  const std::string x_text = "x: Tensor" + shape_text(shape);
+
+  const Probe v{"backbone.velocity_model", config.velocity_model};
+  const char* v_signature = "forward(x: Tensor[B, *latent_shape], t: Tensor[B] float, cond: Tensor[B] int64) -> Tensor";
+  torch::jit::Module velocity = load_module(v, device, 3, v_signature);
+  velocity.train(true);
+  for (std::size_t i = 0; i < conds.size(); ++i) {
+    const at::Tensor& c = conds[i];
+    const std::string described = "(" + x_text + ", t: Tensor[2] float, cond: Tensor[2] int64" +
+                                  (i ? " = null_condition" : "") + ")";
+    const at::Tensor out = call(v, velocity, {x, t, c}, described);
+    if (out.sizes() != x.sizes())
+      throw v.fail("forward" + described + " returned a tensor of shape " + shape_text(out.sizes()) +
+                   ", expected the shape of x " + shape_text(x.sizes()) + " (backbone.latent_shape " +
+                   shape_text(config.latent_shape) + ")");
+  }
+
+  const Probe r{"backbone.reward_model", config.reward_model};
+  auto reward = std::make_shared<torch::jit::Module>(
+      load_module(r, device, 2, "forward(x: Tensor[B, *latent_shape], cond: Tensor[B] int64) -> Tensor[B]"));
+  reward->eval();
+  // The reward's own parameters stay fixed: only the velocity model trains.
+  for (auto p : reward->parameters()) p.set_requires_grad(false);
+  const std::string described = "(" + x_text + ", cond: Tensor[2] int64)";
+  const at::Tensor score = call(r, *reward, {x, conds[0]}, described);
+  if (score.dim() != 1 || score.size(0) != 2)
+    throw r.fail("forward" + described + " returned a tensor of shape " + shape_text(score.sizes()) +
+                 ", expected [2]: one reward per sample");
+  if (!score.requires_grad())
+    throw r.fail("forward" + described + " is not differentiable in x: no gradient would reach the velocity model");
+
+  ScriptedModels out;
+  out.velocity = std::make_shared<ScriptedVelocity>(std::move(velocity));
+  out.reward = [reward](const at::Tensor& xs, const at::Tensor& cond) {
+    return reward->forward({xs, cond}).toTensor().to(at::kFloat);
+  };
+  return out;
+}
+
+}  // namespace flowbp
