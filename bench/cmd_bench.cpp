@@ -17,7 +17,7 @@
 
 #include "bench_report.h"
 #include "bench_run.h"
-#include "blas_threads.h"
+#include "flowbp/compute_threads.h"
 #include "commands.h"
 #include "flowbp/experiment.h"
 #include "flowbp/memory.h"
@@ -143,8 +143,7 @@ int bench(const Args& args) {
     return kExitUsage;
   }
 
-  at::set_num_threads(s.threads);
-  const bool blas_pinned = limit_blas_threads(s.threads);
+  const bool blas_pinned = set_compute_threads(s.threads);
   memory::install_counting_allocator();  // as the trainer runs: its cost is part of the harness
   BenchResults results;
   results.settings = s;
