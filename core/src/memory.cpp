@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <unordered_map>
 
 namespace flowbp::memory {
 
@@ -25,11 +26,25 @@ struct Allocation {
   std::int64_t bytes;
 };
 
-void release(void* ctx) {
-  auto* a = static_cast<Allocation*>(ctx);
-  g_current.fetch_sub(a->bytes);
-  delete a;
+// Context == data pointer, as raw_allocate() requires (oneDNN's bf16 kernels, used
+// by CPU autocast, allocate that way): the sizes live in a table keyed by pointer.
+std::mutex g_table_mutex;
+std::unordered_map<void*, Allocation>& table() {
+  static auto* t = new std::unordered_map<void*, Allocation>();  // never destroyed: frees may come late
+  return *t;
 }
+
+void release(void* data) {
+  Allocation a;
+  {
+    std::lock_guard<std::mutex> lock(g_table_mutex);
+    auto it = table().find(data);
+    if (it == table().end()) return;
+    a = std::move(it->second);
+    table().erase(it);
+  }
+  g_current.fetch_sub(a.bytes);
+}  // a.inner frees the memory outside the lock
 
 class CountingAllocator final : public c10::Allocator {
  public:
@@ -37,11 +52,15 @@ class CountingAllocator final : public c10::Allocator {
   c10::DataPtr allocate(size_t n) const override {
     c10::DataPtr inner = base_->allocate(n);
     void* data = inner.get();
-    auto* ctx = new Allocation{std::move(inner), static_cast<std::int64_t>(n)};
-    add_bytes(ctx->bytes);
-    return {data, ctx, &release, c10::Device(c10::DeviceType::CPU)};
+    if (!data) return inner;  // zero bytes: nothing to count
+    {
+      std::lock_guard<std::mutex> lock(g_table_mutex);
+      table().emplace(data, Allocation{std::move(inner), static_cast<std::int64_t>(n)});
+    }
+    add_bytes(static_cast<std::int64_t>(n));
+    return {data, data, &release, c10::Device(c10::DeviceType::CPU)};
   }
-  c10::DeleterFnPtr raw_deleter() const override { return nullptr; }
+  c10::DeleterFnPtr raw_deleter() const override { return &release; }
 
  private:
   c10::Allocator* base_;

@@ -129,7 +129,7 @@ int train(const Args& args) {
     std::fprintf(stderr, "flowbp train: %s\n", e.what());
     return kExitFailed;
   } catch (const std::exception& e) {  // before the log existed: nothing to record it in
-    std::fprintf(stderr, "flowbp train: %s: %s\n", options.run_dir.c_str(), e.what());
+    std::fprintf(stderr, "flowbp train: %s: %s\n", options.run_dir.c_str(), error_message(e).c_str());
     return kExitFailed;
   }
   switch (result.outcome) {

@@ -199,6 +199,11 @@ std::string absolute_from(const std::string& experiment_file, const std::string&
   return dir + "/" + rest;
 }
 
+bool given(const Entries& entries, const std::string& section, const std::string& name) {
+  auto s = entries.by_section.find(section);
+  return s != entries.by_section.end() && s->second.count(name) > 0;
+}
+
 void check_torchscript(const Entries& entries, Values& values) {
   for (const char* key : {"velocity_model", "reward_model"}) {
     auto& path = std::get<std::string>(values.at(std::string("backbone.") + key));
@@ -208,7 +213,8 @@ void check_torchscript(const Entries& entries, Values& values) {
     path = absolute_from(entries.source_name, path);
   }
   if (std::get<std::vector<std::int64_t>>(values.at("backbone.latent_shape")).empty())
-    throw error_at(where_of(entries, "backbone", "latent_shape"), "backbone.latent_shape",
+    throw error_at(where_of(entries, "backbone", given(entries, "backbone", "latent_shape") ? "latent_shape" : "kind"),
+                   "backbone.latent_shape",
                    "backbone.kind = \"torchscript\" needs the shape of one sample, e.g. [4, 32, 32]");
   const double guidance = std::get<double>(values.at("sampling.guidance"));
   if (guidance != 1.0 && std::get<std::int64_t>(values.at("backbone.null_condition")) < 0)

@@ -42,7 +42,16 @@ class ScriptedVelocity final : public VelocityModel {
     return out;
   }
   std::shared_ptr<VelocityModel> clone() override {
-    return std::make_shared<ScriptedVelocity>(module_.deepcopy());
+    // Under no-grad the copies are leaves again (a tracked clone could not be optimized).
+    torch::jit::Module copy = [&] {
+      at::NoGradGuard no_grad;
+      return module_.deepcopy();
+    }();
+    auto from = module_.parameters();
+    auto to = copy.parameters();
+    for (auto f = from.begin(), t = to.begin(); f != from.end() && t != to.end(); ++f, ++t)
+      (*t).requires_grad_((*f).requires_grad());
+    return std::make_shared<ScriptedVelocity>(std::move(copy));
   }
   void train() override { module_.train(true); }
   void eval() override { module_.eval(); }

@@ -17,6 +17,7 @@
 #include "flowbp/backbone.h"
 #include "flowbp/checkpoint.h"
 #include "flowbp/compute.h"
+#include "flowbp/compute_threads.h"
 #include "flowbp/evaluation.h"
 #include "flowbp/memory.h"
 #include "flowbp/progress.h"
@@ -165,6 +166,11 @@ std::string summary_line(const std::vector<MetricColumn>& cols, const std::vecto
 
 }  // namespace
 
+std::string error_message(const std::exception& error) {
+  if (const auto* c10_error = dynamic_cast<const c10::Error*>(&error)) return c10_error->what_without_backtrace();
+  return error.what();
+}
+
 std::vector<std::int64_t> training_conditions(const Experiment& exp) {
   std::vector<std::int64_t> pool;
   const auto& held = exp.eval.held_out_conditions;
@@ -187,7 +193,7 @@ TrainResult train_run(const Experiment& exp, const Method& method, const TrainOp
                       " (" + ranks.launcher + "), e.g. " +
                       std::to_string((exp.train.batch / ranks.world_size + 1) * ranks.world_size));
   const Compute compute = configure_compute(exp.train, ranks.local_rank);
-  at::set_num_threads(opt.threads > 0 ? opt.threads : static_cast<int>(exp.train.threads));
+  set_compute_threads(opt.threads > 0 ? opt.threads : static_cast<int>(exp.train.threads));
   memory::install_counting_allocator();
 
   // Every rank reads the (shared) run directory's state before any rank writes to it,
@@ -335,7 +341,7 @@ TrainResult train_run(const Experiment& exp, const Method& method, const TrainOp
       bar.note(summary_line(backbone.metrics, base_metrics, last_metrics));
     }
   } catch (const std::exception& e) {
-    const std::string reason = std::string("error at step ") + std::to_string(step) + ": " + e.what();
+    const std::string reason = std::string("error at step ") + std::to_string(step) + ": " + error_message(e);
     try {
       if (log) {
         log->set_status("failed", reason, step);

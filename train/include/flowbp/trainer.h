@@ -46,6 +46,9 @@ struct TrainResult {
 // ConfigError; failures during it (a rank that died included) are returned.
 TrainResult train_run(const Experiment& experiment, const Method& method, const TrainOptions& options);
 
+// An exception's message without LibTorch's C++ backtrace (for logs and stderr).
+std::string error_message(const std::exception& error);
+
 // The training conditions: every class not in eval.held_out_conditions, or all
 // classes when every class is held out (the default).
 std::vector<std::int64_t> training_conditions(const Experiment& experiment);
