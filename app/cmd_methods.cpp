@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "flowbp/registry.h"
+#include "flowbp/text.h"
 
 namespace po = boost::program_options;
 
@@ -14,28 +15,8 @@ namespace flowbp::cli {
 
 namespace {
 
-std::string json_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
-
 std::string json_value(const ParamValue& v) {
-  if (auto s = std::get_if<std::string>(&v)) return '"' + json_escape(*s) + '"';
+  if (auto s = std::get_if<std::string>(&v)) return quoted(*s);
   return format_value(v);
 }
 
@@ -44,25 +25,25 @@ void print_json(const Registry& registry, std::ostream& out) {
   bool first = true;
   for (const auto& [name, loaded] : registry.all()) {
     const MethodInfo info = loaded.method->info();
-    out << (first ? "" : ",\n") << "  {\"name\": \"" << json_escape(info.name) << "\", \"display_name\": \""
-        << json_escape(info.display_name) << "\", \"description\": \"" << json_escape(info.description)
-        << "\", \"citation\": \"" << json_escape(info.citation) << "\", \"plugin\": \"" << json_escape(loaded.path)
-        << "\",\n   \"axes\": {\"reward_input\": \"" << json_escape(info.axes.reward_input) << "\", \"weights\": \""
-        << json_escape(info.axes.weights) << "\", \"active_set\": \"" << json_escape(info.axes.active_set)
-        << "\", \"bridge\": \"" << json_escape(info.axes.bridge) << "\"},\n   \"params\": [";
+    out << (first ? "" : ",\n") << "  {\"name\": " << quoted(info.name) << ", \"display_name\": "
+        << quoted(info.display_name) << ", \"description\": " << quoted(info.description)
+        << ", \"citation\": " << quoted(info.citation) << ", \"plugin\": " << quoted(loaded.path)
+        << ",\n   \"axes\": {\"reward_input\": " << quoted(info.axes.reward_input) << ", \"weights\": "
+        << quoted(info.axes.weights) << ", \"active_set\": " << quoted(info.axes.active_set)
+        << ", \"bridge\": " << quoted(info.axes.bridge) << "},\n   \"params\": [";
     bool first_param = true;
     for (const auto& p : loaded.method->params()) {
-      out << (first_param ? "\n" : ",\n") << "     {\"name\": \"" << json_escape(p.name) << "\", \"type\": \""
+      out << (first_param ? "\n" : ",\n") << "     {\"name\": " << quoted(p.name) << ", \"type\": \""
           << to_string(p.type) << "\", \"default\": " << json_value(p.default_value);
       if (p.min) out << ", \"min\": " << *p.min;
       if (p.max) out << ", \"max\": " << *p.max;
       if (!p.choices.empty()) {
         out << ", \"choices\": [";
         for (std::size_t i = 0; i < p.choices.size(); ++i)
-          out << (i ? ", " : "") << '"' << json_escape(p.choices[i]) << '"';
+          out << (i ? ", " : "") << quoted(p.choices[i]);
         out << ']';
       }
-      out << ", \"help\": \"" << json_escape(p.help) << "\"}";
+      out << ", \"help\": " << quoted(p.help) << "}";
       first_param = false;
     }
     out << "]}";

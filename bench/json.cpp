@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "flowbp/text.h"
+
 namespace flowbp::bench {
 
 Json Json::array() {
@@ -84,28 +86,6 @@ void Json::push_back(Json value) {
 
 namespace {
 
-void escape(std::string& out, const std::string& s) {
-  out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-}
-
 void newline(std::string& out, int indent, int depth) {
   if (indent <= 0) return;
   out += '\n';
@@ -128,7 +108,7 @@ void Json::dump_to(std::string& out, int indent, int depth) const {
       out += buf;
       return;
     }
-    case Kind::String: escape(out, text_); return;
+    case Kind::String: out += quoted(text_); return;
     case Kind::Array: {
       // Arrays of scalars stay on one line: the memory and timing rows read better.
       bool flat = true;
@@ -148,7 +128,7 @@ void Json::dump_to(std::string& out, int indent, int depth) const {
       for (std::size_t i = 0; i < members_.size(); ++i) {
         if (i) out += ',';
         newline(out, indent, depth + 1);
-        escape(out, members_[i].first);
+        out += quoted(members_[i].first);
         out += indent > 0 ? ": " : ":";
         members_[i].second.dump_to(out, indent, depth + 1);
       }

@@ -19,6 +19,7 @@
 
 #include "flowbp/child_process.h"
 #include "flowbp/run_log.h"
+#include "flowbp/text.h"
 #include "sweep_progress.h"
 
 namespace flowbp {
@@ -259,7 +260,7 @@ class Executor {
       std::ofstream out(spec.output_path, std::ios::app);
       std::string cmd;
       for (const auto& a : spec.argv) cmd += (cmd.empty() ? "" : " ") + a;
-      out << kAttemptHeader << attempt << " at " << utc_now()
+      out << kAttemptHeader << attempt << " at " << utc_now_iso8601()
           << (insp.state == "partial" ? " (continuing an interrupted run)" : "") << "\n=== " << cmd << "\n";
     }
     pid_t pid = -1;
@@ -277,7 +278,7 @@ class Executor {
     ::close(lock);  // the child holds it now
     e.state = "running";
     e.attempts = attempt;
-    e.started_utc = utc_now();
+    e.started_utc = utc_now_iso8601();
     e.ended_utc.clear();
     e.exit_code = -1;
     e.reason = insp.state == "partial" ? "continuing from step " + std::to_string(insp.steps_done) : "";
@@ -305,7 +306,7 @@ class Executor {
     const SweepRun& r = runs_[a.run];
     IndexEntry& e = entries_[a.run];
     const double seconds = std::chrono::duration<double>(Clock::now() - a.start).count();
-    e.ended_utc = utc_now();
+    e.ended_utc = utc_now_iso8601();
     e.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     const RunInspection insp = inspect_run(o_.out_dir, r);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {

@@ -5,30 +5,10 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "flowbp/text.h"
+
 namespace flowbp::sweep_detail {
 namespace {
-
-std::string quote(const std::string& s) {
-  std::string out = "\"";
-  for (const char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
 
 // Shortest text that reads back as the same double.
 std::string real_text(double v) {
@@ -50,7 +30,7 @@ std::string toml_value_text(const toml::node& node) {
   if (auto v = node.as_integer()) return std::to_string(v->get());
   if (auto v = node.as_floating_point()) return real_text(v->get());
   if (auto v = node.as_boolean()) return v->get() ? "true" : "false";
-  if (auto v = node.as_string()) return quote(v->get());
+  if (auto v = node.as_string()) return quoted(v->get());
   if (auto a = node.as_array()) {
     std::string out = "[";
     for (std::size_t i = 0; i < a->size(); ++i) {

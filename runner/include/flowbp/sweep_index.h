@@ -25,7 +25,4 @@ std::vector<IndexEntry> read_index(const std::string& path);
 // Every sweep_index*.tsv in dir merged by run id: the most recently updated entry wins.
 std::vector<IndexEntry> read_merged_index(const std::string& dir);
 
-// Now, as ISO-8601 UTC with seconds.
-std::string utc_now();
-
 }  // namespace flowbp

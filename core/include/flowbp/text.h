@@ -1,0 +1,14 @@
+// Small text helpers several front ends share (JSON, TOML and index writers).
+#pragma once
+#include <string>
+
+namespace flowbp {
+
+// A double-quoted string with backslash escapes that is valid both as a JSON string
+// and as a TOML basic string (control characters and DEL as \u00XX).
+std::string quoted(const std::string& text);
+
+// The current time as ISO-8601 UTC, e.g. "2026-11-23T12:00:00Z".
+std::string utc_now_iso8601();
+
+}  // namespace flowbp
