@@ -2,6 +2,7 @@
 
 #include <ATen/Context.h>
 #include <ATen/autocast_mode.h>
+#include <torch/version.h>
 
 #include "flowbp/memory.h"
 
@@ -52,36 +53,57 @@ Compute configure_compute(const TrainConfig& train, int local_rank) {
   return c;
 }
 
+namespace {
+
+// LibTorch 2.4 replaced the per-device autocast functions (then deprecated) with
+// ones taking the device type.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+bool autocast_enabled(bool cuda) { return at::autocast::is_autocast_enabled(cuda ? at::kCUDA : at::kCPU); }
+void set_autocast(bool cuda, bool on) {
+  at::autocast::set_autocast_dtype(cuda ? at::kCUDA : at::kCPU, at::kBFloat16);
+  at::autocast::set_autocast_enabled(cuda ? at::kCUDA : at::kCPU, on);
+}
+#else
+bool autocast_enabled(bool cuda) { return cuda ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled(); }
+void set_autocast(bool cuda, bool on) {
+  if (cuda) {
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    at::autocast::set_enabled(on);
+  } else {
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::set_cpu_enabled(on);
+  }
+}
+#endif
+
+}  // namespace
+
 AutocastRegion::AutocastRegion(const Compute& compute)
     : active_(compute.bf16_autocast), cuda_(compute.device.is_cuda()) {
   if (!active_) return;
-  if (cuda_) {
-    was_enabled_ = at::autocast::is_enabled();
-    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-    at::autocast::set_enabled(true);
-  } else {
-    was_enabled_ = at::autocast::is_cpu_enabled();
-    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    at::autocast::set_cpu_enabled(true);
-  }
+  was_enabled_ = autocast_enabled(cuda_);
+  set_autocast(cuda_, true);
   at::autocast::increment_nesting();
 }
 
 AutocastRegion::~AutocastRegion() {
   if (!active_) return;
   if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-  if (cuda_) at::autocast::set_enabled(was_enabled_);
-  else at::autocast::set_cpu_enabled(was_enabled_);
+  set_autocast(cuda_, was_enabled_);
 }
 
 MemoryProbe::MemoryProbe(const c10::Device& device) : device_(device) {}
 
 #ifdef FLOWBP_WITH_CUDA
 namespace {
-const c10::cuda::CUDACachingAllocator::Stat& allocated(c10::DeviceIndex index) {
-  static thread_local c10::cuda::CUDACachingAllocator::DeviceStats stats;
-  stats = c10::cuda::CUDACachingAllocator::getDeviceStats(index);
-  return stats.allocated_bytes[static_cast<std::size_t>(c10::cuda::CUDACachingAllocator::StatType::AGGREGATE)];
+struct Allocated {
+  std::int64_t current = 0, peak = 0;
+};
+// Element 0 of allocated_bytes is StatType::AGGREGATE (the enum moved between
+// LibTorch versions; the layout did not).
+Allocated allocated(c10::DeviceIndex index) {
+  const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(index);
+  return {stats.allocated_bytes[0].current, stats.allocated_bytes[0].peak};
 }
 }  // namespace
 #endif

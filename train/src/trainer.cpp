@@ -257,6 +257,7 @@ TrainResult train_run(const Experiment& exp, const Method& method, const TrainOp
     load_checkpoint(ckpt_path, st, id);  // every rank, from the shared run directory
     if (lead) {
       log.emplace(RunLog::reopen(log_path, st.step, st.eval_rows));
+      log->set_root_attr("world_size", static_cast<std::int64_t>(ranks.world_size));  // may differ from the start's
       log->set_status("running");
     }
     result.resumed_from = st.step;
