@@ -1,5 +1,7 @@
 #include "flowbp/text.h"
 
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 
@@ -25,6 +27,16 @@ std::string quoted(const std::string& text) {
     }
   }
   return out + '"';
+}
+
+std::string toml_real(double value) {
+  if (std::isnan(value)) return "nan";
+  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
+  char buf[64];
+  const auto res = std::to_chars(buf, buf + sizeof buf, value);  // shortest exact round trip
+  std::string text(buf, res.ptr);
+  if (text.find_first_of(".en") == std::string::npos) text += ".0";
+  return text;
 }
 
 std::string utc_now_iso8601() {

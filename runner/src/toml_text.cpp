@@ -1,34 +1,15 @@
 #include "toml_text.h"
 
-#include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <sstream>
 
 #include "flowbp/text.h"
 
 namespace flowbp::sweep_detail {
-namespace {
-
-// Shortest text that reads back as the same double.
-std::string real_text(double v) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  char buf[40];
-  for (int precision = 1; precision <= 17; ++precision) {
-    std::snprintf(buf, sizeof buf, "%.*g", precision, v);
-    if (std::strtod(buf, nullptr) == v) break;
-  }
-  std::string s = buf;
-  if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
-  return s;
-}
-
-}  // namespace
 
 std::string toml_value_text(const toml::node& node) {
   if (auto v = node.as_integer()) return std::to_string(v->get());
-  if (auto v = node.as_floating_point()) return real_text(v->get());
+  if (auto v = node.as_floating_point()) return toml_real(v->get());
   if (auto v = node.as_boolean()) return v->get() ? "true" : "false";
   if (auto v = node.as_string()) return quoted(v->get());
   if (auto a = node.as_array()) {

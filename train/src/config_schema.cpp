@@ -1,11 +1,10 @@
 #include "flowbp/config_schema.h"
 
-#include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <sstream>
 
 #include "flowbp/did_you_mean.h"
+#include "flowbp/text.h"
 
 namespace flowbp {
 
@@ -287,49 +286,13 @@ std::string KeySpec::range_problem(const ConfigValue& value) const {
   return "";
 }
 
-namespace {
-
-std::string quoted(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
-
-std::string real_text(double x) {
-  if (std::isnan(x)) return "nan";
-  if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
-  char buf[64];
-  auto res = std::to_chars(buf, buf + sizeof buf, x);  // shortest text that reads back exactly
-  std::string s(buf, res.ptr);
-  if (s.find_first_of(".en") == std::string::npos) s += ".0";
-  return s;
-}
-
-}  // namespace
-
 std::string format_config_value(const ConfigValue& value) {
   return std::visit(
       [](const auto& v) -> std::string {
         using V = std::decay_t<decltype(v)>;
         if constexpr (std::is_same_v<V, bool>) return v ? "true" : "false";
         else if constexpr (std::is_same_v<V, std::int64_t>) return std::to_string(v);
-        else if constexpr (std::is_same_v<V, double>) return real_text(v);
+        else if constexpr (std::is_same_v<V, double>) return toml_real(v);
         else if constexpr (std::is_same_v<V, std::string>) return quoted(v);
         else {
           std::string out = "[";

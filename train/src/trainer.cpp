@@ -7,9 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <cmath>
 #include <cstring>
-#include <ctime>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -23,6 +21,7 @@
 #include "flowbp/progress.h"
 #include "flowbp/run_log.h"
 #include "flowbp/sealed_file.h"
+#include "flowbp/text.h"
 #include "flowbp/train_step.h"
 #include "flowbp/version.h"
 
@@ -67,15 +66,6 @@ void write_text_atomically(const std::string& path, const std::string& text) {
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0)
     throw std::runtime_error(path + ": cannot rename into place: " + std::strerror(errno));
-}
-
-std::string utc_now() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 std::string hdf5_version() {
@@ -138,7 +128,7 @@ RunLogHeader make_header(const Experiment& exp, const TrainOptions& opt, int max
       {"method", exp.method},
       {"seed", static_cast<std::int64_t>(exp.train.seed)},
       {"world_size", static_cast<std::int64_t>(opt.ranks.world_size)},
-      {"created_utc", utc_now()},
+      {"created_utc", utc_now_iso8601()},
       {"backbone_cache_key", backbone.cache_key},
       {"max_active", static_cast<std::int64_t>(max_active)},
   };

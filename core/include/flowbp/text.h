@@ -8,6 +8,10 @@ namespace flowbp {
 // and as a TOML basic string (control characters and DEL as \u00XX).
 std::string quoted(const std::string& text);
 
+// The shortest text that reads back as the same double, always spelled as a TOML
+// float ("1.0", "0.3", "1e-05", "nan", "inf").
+std::string toml_real(double value);
+
 // The current time as ISO-8601 UTC, e.g. "2026-11-23T12:00:00Z".
 std::string utc_now_iso8601();
 
