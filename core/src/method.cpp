@@ -71,13 +71,20 @@ LeapIndices sample_leap(const ParamValues& params, const PlanContext& ctx) {
   return sample_dirichlet_leap(n, d, ctx.rng);
 }
 
+void require_at_most(const ParamValues& params, const std::string& name, std::int64_t limit,
+                     const std::string& limit_name) {
+  const auto value = params.get_int(name);
+  if (value > limit)
+    throw SettingError("method." + name + " = " + std::to_string(value) + " must be <= " + limit_name + " = " +
+                       std::to_string(limit));
+}
+
 void validate_leap(const ParamValues& params, int steps) {
   if (steps < 2) throw SettingError("sampling.steps = " + std::to_string(steps) + ": a leap method needs N >= 2");
   const auto r_min = params.get_int("r_min");
   auto r_max = params.get_int("r_max");
   if (r_max < 0) r_max = steps - 1;
-  if (r_max > steps - 1)
-    throw SettingError("method.r_max = " + std::to_string(r_max) + " must be <= N - 1 = " + std::to_string(steps - 1));
+  if (r_max > steps - 1) require_at_most(params, "r_max", steps - 1, "N - 1");
   if (r_min >= r_max)
     throw SettingError("method.r_min = " + std::to_string(r_min) + " must be < r_max = " + std::to_string(r_max));
 }

@@ -38,8 +38,7 @@ class FlowbpBridge final : public Method {
 
   void validate(const ParamValues& params, int steps) const override {
     common_params::validate_leap(params, steps);
-    const auto k = params.get_int("K");
-    if (k > steps) throw SettingError("method.K = " + std::to_string(k) + " must be <= N = " + std::to_string(steps));
+    common_params::require_at_most(params, "K", steps, "N");
   }
 
   int max_active(const ParamValues& params, int /*steps*/) const override {

@@ -25,8 +25,7 @@ class FlowbpSparse final : public Method {
   }
 
   void validate(const ParamValues& params, int steps) const override {
-    const auto k = params.get_int("K");
-    if (k > steps) throw SettingError("method.K = " + std::to_string(k) + " must be <= N = " + std::to_string(steps));
+    common_params::require_at_most(params, "K", steps, "N");
   }
 
   int max_active(const ParamValues& params, int /*steps*/) const override {

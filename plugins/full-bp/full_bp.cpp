@@ -31,7 +31,7 @@ class FullBp final : public Method {
   void validate(const ParamValues& params, int steps) const override {
     const auto k = params.get_int("K");
     if (k == 0) throw SettingError("method.K = 0 must be >= 1 (or -1 for all N steps)");
-    if (k > steps) throw SettingError("method.K = " + std::to_string(k) + " must be <= N = " + std::to_string(steps));
+    common_params::require_at_most(params, "K", steps, "N");
   }
 
   int max_active(const ParamValues& params, int steps) const override { return depth(params, steps); }

@@ -36,8 +36,7 @@ class Refl final : public Method {
   void validate(const ParamValues& params, int steps) const override {
     const auto w = params.get_int("W");
     if (w == 0) throw SettingError("method.W = 0 must be >= 1 (or -1 for ceil(N/4))");
-    if (w > steps)
-      throw SettingError("method.W = " + std::to_string(w) + " must be <= N = " + std::to_string(steps));
+    common_params::require_at_most(params, "W", steps, "N");
   }
 
   int max_active(const ParamValues& /*params*/, int /*steps*/) const override { return 1; }

@@ -61,6 +61,9 @@ ParamSpec late_bias_gamma(double def);
 void apply_weighting(const ParamValues& params, Plan& plan);
 // (j, s) from the method's leap_sampler and Dirichlet settings.
 LeapIndices sample_leap(const ParamValues& params, const PlanContext& ctx);
+// Throws "method.K = 30 must be <= N = 25" when the setting exceeds the limit.
+void require_at_most(const ParamValues& params, const std::string& name, std::int64_t limit,
+                     const std::string& limit_name);
 // Shape checks for the leap settings (r_min < r_max ≤ N − 1, N ≥ 2).
 void validate_leap(const ParamValues& params, int steps);
 }  // namespace common_params
