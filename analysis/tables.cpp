@@ -53,11 +53,19 @@ std::vector<std::string> varying_keys(const std::vector<const RunRecord*>& runs,
   return keys;
 }
 
+// A "*_std" column (reward_std) is the spread of the samples, not a score: neither
+// a wider nor a narrower spread is better in itself, so it is never marked.
+bool is_spread(const std::string& metric) {
+  const std::string suffix = "_std";
+  return metric.size() > suffix.size() && metric.compare(metric.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
 // Best per column: NaN never wins, ties all win, and a column where every row
 // is equal (or there is one row) has no best: a mark there would say nothing.
 void mark_best(std::vector<std::vector<Cell>>& cells, const std::vector<MetricInfo>& metrics) {
   for (std::size_t m = 0; m < metrics.size(); ++m) {
     std::optional<double> best, worst;
+    if (is_spread(metrics[m].name)) continue;
     for (const auto& row : cells) {
       const double v = row[m].value.mean;
       if (row[m].value.n == 0 || std::isnan(v)) continue;

@@ -37,7 +37,9 @@ def summary(values):
     return n, mean, sd, stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)
 
 
-def best_labels(means, lower):
+def best_labels(means, lower, metric=""):
+    if metric.endswith("_std"):  # a spread, not a score: never marked
+        return set()
     finite = {k: m for k, m in means.items() if not math.isnan(m)}
     if not finite or min(finite.values()) == max(finite.values()):
         return set()
@@ -67,7 +69,7 @@ def check_main(path):
             close(f"{method}/{metric} ci95_half", row["ci95_half"], half)
             close(f"{method}/{metric} gain", row["gain_over_base"], mean - make_logs.BASE[metric])
             close(f"{method}/{metric} lower_is_better", float(row["lower_is_better"]), float(lower))
-        winners = best_labels(means, lower)
+        winners = best_labels(means, lower, metric)
         for method in groups:
             row = df[(df["label"] == method) & (df["metric"] == metric)].iloc[0]
             if bool(row["best"]) != (method in winners):
@@ -91,7 +93,7 @@ def check_ablation(path):
         for k in seeds:
             row = df[(df["value"] == k) & (df["metric"] == metric)].iloc[0]
             close(f"K={k}/{metric} gain", row["gain_over_baseline"], means[k] - means[2])
-            if bool(row["best"]) != (k in best_labels(means, lower)):
+            if bool(row["best"]) != (k in best_labels(means, lower, metric)):
                 failures.append(f"ablation {metric}: best mark of K={k} is {row['best']}")
 
 

@@ -152,6 +152,9 @@ TEST_CASE("Table 2 from 2 methods x 3 seeds, with every bad file reported and sk
   const auto& mc = find_row(main, {{"label", "flowbp-lagrange"}, {"metric", "mode_coverage"}});
   CHECK(mc.at("best") == "1");
   CHECK(num(mc, "ci95_half") == 0.0);
+  // reward_std is a spread, not a score: never marked, though the two methods differ.
+  CHECK(find_row(main, {{"label", "draft-lv"}, {"metric", "reward_std"}}).at("best") == "0");
+  CHECK(find_row(main, {{"label", "flowbp-lagrange"}, {"metric", "reward_std"}}).at("best") == "0");
   const auto& base = find_row(main, {{"label", "base model"}, {"metric", "reward"}});
   CHECK(num(base, "n") == 6);
   CHECK(num(base, "mean") == doctest::Approx(0.5));
