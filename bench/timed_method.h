@@ -11,7 +11,9 @@ class TimedMethod final : public Method {
   explicit TimedMethod(const Method& inner) : inner_(inner) {}
   MethodInfo info() const override { return inner_.info(); }
   std::vector<ParamSpec> params() const override { return inner_.params(); }
-  void validate(const ParamValues& params, int steps) const override { inner_.validate(params, steps); }
+  void validate(const ParamValues& params, const Schedule& schedule) const override {
+    inner_.validate(params, schedule);
+  }
   int max_active(const ParamValues& params, int steps) const override { return inner_.max_active(params, steps); }
   Plan plan(const ParamValues& params, const PlanContext& ctx) const override;
 

@@ -6,7 +6,7 @@ namespace flowbp {
 
 Method::~Method() = default;
 
-void Method::validate(const ParamValues& /*params*/, int /*steps*/) const {}
+void Method::validate(const ParamValues& /*params*/, const Schedule& /*schedule*/) const {}
 
 namespace common_params {
 

@@ -147,9 +147,9 @@ std::vector<std::string> Registry::names() const {
 }
 
 ParamValues resolve_method_params(const Method& method, const std::map<std::string, ParamValue>& given,
-                                  int steps) {
+                                  int steps, double shift) {
   ParamValues values = resolve_params(method.params(), given, method.info().name);
-  method.validate(values, steps);
+  method.validate(values, Schedule::make(steps, shift));
   return values;
 }
 

@@ -46,7 +46,8 @@ class DrTune final : public Method {
                               "x_0 with actives A and m (Table 4 ablation)")};
   }
 
-  void validate(const ParamValues& params, int steps) const override {
+  void validate(const ParamValues& params, const Schedule& schedule) const override {
+    const int steps = schedule.steps();
     if (steps < 2) throw SettingError("sampling.steps = " + std::to_string(steps) + ": DRTune needs N >= 2");
     const auto k = params.get_int("K");
     if (k > steps - 1)

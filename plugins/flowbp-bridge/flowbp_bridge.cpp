@@ -36,7 +36,8 @@ class FlowbpBridge final : public Method {
     return specs;
   }
 
-  void validate(const ParamValues& params, int steps) const override {
+  void validate(const ParamValues& params, const Schedule& schedule) const override {
+    const int steps = schedule.steps();
     common_params::validate_leap(params, steps);
     common_params::require_at_most(params, "K", steps, "N");
   }

@@ -24,7 +24,8 @@ class FlowbpSparse final : public Method {
             common_params::late_bias_gamma(1.0), common_params::grad_rescale_strength()};
   }
 
-  void validate(const ParamValues& params, int steps) const override {
+  void validate(const ParamValues& params, const Schedule& schedule) const override {
+    const int steps = schedule.steps();
     common_params::require_at_most(params, "K", steps, "N");
   }
 

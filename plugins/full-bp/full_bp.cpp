@@ -28,7 +28,8 @@ class FullBp final : public Method {
     return {ParamSpec::integer("K", -1, -1, std::nullopt, "steps backpropagated through; -1 means all N")};
   }
 
-  void validate(const ParamValues& params, int steps) const override {
+  void validate(const ParamValues& params, const Schedule& schedule) const override {
+    const int steps = schedule.steps();
     const auto k = params.get_int("K");
     if (k == 0) throw SettingError("method.K = 0 must be >= 1 (or -1 for all N steps)");
     common_params::require_at_most(params, "K", steps, "N");

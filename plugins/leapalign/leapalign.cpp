@@ -27,7 +27,9 @@ class LeapAlign final : public Method {
     return specs;
   }
 
-  void validate(const ParamValues& params, int steps) const override { common_params::validate_leap(params, steps); }
+  void validate(const ParamValues& params, const Schedule& schedule) const override {
+    common_params::validate_leap(params, schedule.steps());
+  }
 
   int max_active(const ParamValues& /*params*/, int /*steps*/) const override { return 2; }
 

@@ -33,7 +33,8 @@ class Refl final : public Method {
                               "of the whole rollout with only k active (Table 4 ablation)")};
   }
 
-  void validate(const ParamValues& params, int steps) const override {
+  void validate(const ParamValues& params, const Schedule& schedule) const override {
+    const int steps = schedule.steps();
     const auto w = params.get_int("W");
     if (w == 0) throw SettingError("method.W = 0 must be >= 1 (or -1 for ceil(N/4))");
     common_params::require_at_most(params, "W", steps, "N");

@@ -113,3 +113,30 @@ TEST_CASE("a Lagrange rule with negative weights is refused, or used as it is wh
   for (const auto& term : post.terms) sum += term.weight;
   CHECK(sum == doctest::Approx(schedule.t[10]));
 }
+
+TEST_CASE("flowbp-lagrange refuses negative quadrature weights when the config is checked, not mid-run") {
+  const Method& lagrange = plugtest::method("flowbp-lagrange");
+  auto check = [&](const std::map<std::string, ParamValue>& given, int steps, double shift) {
+    try {
+      resolve_method_params(lagrange, given, steps, shift);
+    } catch (const SettingError& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  // P = 4 extrapolates short post-leaps to t = 0 with a negative weight (5 -> 0 at N = 25).
+  const std::string p4 = check({{"P", std::int64_t{4}}}, 25, 1.0);
+  CHECK(has(p4, "method.P = 4: negative Lagrange weight"));
+  CHECK(has(p4, "negative_weights = \"reduce\""));
+  CHECK(check({{"P", std::int64_t{4}}, {"negative_weights", std::string("reduce")}}, 25, 1.0) == "(no error)");
+  CHECK(check({{"P", std::int64_t{4}}, {"negative_weights", std::string("allow")}}, 25, 1.0) == "(no error)");
+  CHECK(check({{"P", std::int64_t{4}}, {"weights", std::string("uniform")}}, 25, 1.0) == "(no error)");
+  // A shifted grid makes two-support leaps go negative even at the default P = 3.
+  CHECK(has(check({}, 25, 3.0), "negative Lagrange weight"));
+  // The defaults on a uniform grid are valid for every leap the sampler can draw: weights
+  // that are zero in exact arithmetic (−8.5e-14 on 34 -> 31 at N = 40) are not negative.
+  for (int steps : {2, 3, 10, 25, 40, 50, 100}) {
+    CAPTURE(steps);
+    CHECK(check({}, steps, 1.0) == "(no error)");
+  }
+}

@@ -295,7 +295,7 @@ std::pair<std::string, std::string> key_named_in(const std::string& message) {
 }
 
 ParamValues resolve_method(const Entries& entries, const MethodGiven& given, const Registry& registry,
-                           std::int64_t steps) {
+                           std::int64_t steps, double shift) {
   const Method* method = nullptr;
   try {
     method = &registry.get(given.name);
@@ -303,7 +303,7 @@ ParamValues resolve_method(const Entries& entries, const MethodGiven& given, con
     throw error_at(where_of(entries, "method", "name"), "method.name", e.what());
   }
   try {
-    return resolve_method_params(*method, given.settings, static_cast<int>(steps));
+    return resolve_method_params(*method, given.settings, static_cast<int>(steps), shift);
   } catch (const SettingError& e) {
     const std::string message = e.what();
     const auto [section, key] = key_named_in(message);
@@ -374,7 +374,8 @@ Experiment build(const std::string& toml_text, const std::string& source_name,
   e.source_path = source_name;
   e.method = given.name;
   if (registry) {
-    e.method_params = resolve_method(entries, given, *registry, std::get<std::int64_t>(values.at("sampling.steps")));
+    e.method_params = resolve_method(entries, given, *registry, std::get<std::int64_t>(values.at("sampling.steps")),
+                                     std::get<double>(values.at("sampling.shift")));
   } else {
     e.method_checked = false;
     for (const auto& [k, v] : given.settings) e.method_params.set(k, v);

@@ -40,8 +40,9 @@ class Method {
   virtual ~Method();
   virtual MethodInfo info() const = 0;
   virtual std::vector<ParamSpec> params() const = 0;
-  // Checks that need the run's shape (K ≤ N, …); throws SettingError naming the key.
-  virtual void validate(const ParamValues& params, int steps) const;
+  // Checks that need the run's time grid (K ≤ N, quadrature weights, …); throws
+  // SettingError naming the key. Runs before any training starts.
+  virtual void validate(const ParamValues& params, const Schedule& schedule) const;
   // An upper bound on |A| for these settings: the width of the logged active-set column.
   virtual int max_active(const ParamValues& params, int steps) const = 0;
   virtual Plan plan(const ParamValues& params, const PlanContext& ctx) const = 0;

@@ -5,7 +5,7 @@
 #include "flowbp/method.h"
 
 // Bump whenever Method, Plan, ParamSpec or anything they hold changes layout.
-#define FLOWBP_PLUGIN_ABI_VERSION 1
+#define FLOWBP_PLUGIN_ABI_VERSION 2
 
 #define FLOWBP_PLUGIN_EXPORT extern "C" __attribute__((visibility("default")))
 

@@ -40,8 +40,9 @@ class Registry {
   std::map<std::string, LoadedMethod> methods_;
 };
 
-// Resolves a method's settings: defaults, names, types, ranges and the shape checks.
+// Resolves a method's settings: defaults, names, types, ranges and the checks against
+// the run's time grid (N steps, schedule shift).
 ParamValues resolve_method_params(const Method& method,
-                                  const std::map<std::string, ParamValue>& given, int steps);
+                                  const std::map<std::string, ParamValue>& given, int steps, double shift = 1.0);
 
 }  // namespace flowbp
