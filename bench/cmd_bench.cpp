@@ -11,7 +11,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -21,6 +20,7 @@
 #include "commands.h"
 #include "flowbp/experiment.h"
 #include "flowbp/memory.h"
+#include "flowbp/text.h"
 #include "flowbp/registry.h"
 #include "measurements.h"
 #include "python_reference.h"
@@ -42,18 +42,9 @@ const char* kUsage =
     "Goals are printed with PASS/MISS; see docs/BENCH.md.\n\n"
     "example: flowbp bench --methods flowbp-sparse,leapalign --iters 5 --json bench.json\n";
 
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
 std::vector<int> parse_steps(const std::string& text) {
   std::vector<int> out;
-  for (const auto& item : split_list(text)) {
+  for (const auto& item : split_nonempty(text, ',')) {
     std::size_t used = 0;
     int n = 0;
     try {
@@ -131,7 +122,7 @@ int bench(const Args& args) {
     s.reference_script = vm.count("reference") ? vm["reference"].as<std::string>() : default_reference_script();
     if (vm.count("plugin-dir")) s.plugin_dirs = vm["plugin-dir"].as<std::vector<std::string>>();
     registry.load_search_path(s.plugin_dirs);
-    s.methods = vm.count("methods") ? split_list(vm["methods"].as<std::string>()) : registry.names();
+    s.methods = vm.count("methods") ? split_nonempty(vm["methods"].as<std::string>(), ',') : registry.names();
     if (s.methods.empty()) throw ConfigError("--methods: no method given");
     // Every method and size is checked before the first measurement.
     for (const auto& name : s.methods) {

@@ -28,12 +28,16 @@ ParamSpec trajectory_weighting_normalize() {
 ParamSpec residual_floor() {
   return ParamSpec::real("residual_floor", 0.1, 1e-9, std::nullopt, "tau_r, the floor on connector residuals");
 }
-ParamSpec leap_sampler() {
-  return ParamSpec::choice("leap_sampler", "dirichlet", {"dirichlet", "uniform", "midpoint"},
-                           "how (j, s) are drawn: Dirichlet partition (Eq. 35-39), LeapAlign's uniform pair, or fixed midpoint");
+std::vector<ParamSpec> connector_weighting() {
+  return {trajectory_weighting(true), trajectory_weighting_normalize(), residual_floor()};
 }
-std::vector<ParamSpec> dirichlet() {
+void append(std::vector<ParamSpec>& specs, const std::vector<ParamSpec>& more) {
+  specs.insert(specs.end(), more.begin(), more.end());
+}
+std::vector<ParamSpec> leap_sampling() {
   return {
+      ParamSpec::choice("leap_sampler", "dirichlet", {"dirichlet", "uniform", "midpoint"},
+                        "how (j, s) are drawn: Dirichlet partition (Eq. 35-39), LeapAlign's uniform pair, or fixed midpoint"),
       ParamSpec::real("alpha1", 1.0, 1e-3, 1e3, "Dirichlet concentration of l1 (places j) (reconstructed default)"),
       ParamSpec::real("alpha2", 1.0, 1e-3, 1e3, "Dirichlet concentration of l2 (the gap j - s)"),
       ParamSpec::real("alpha3", 1.0, 1e-3, 1e3, "Dirichlet concentration of l3 (places s)"),

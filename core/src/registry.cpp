@@ -6,10 +6,10 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <sstream>
 
 #include "flowbp/did_you_mean.h"
 #include "flowbp/plugin_abi.h"
+#include "flowbp/text.h"
 
 #ifndef FLOWBP_BUILD_PLUGIN_DIR
 #define FLOWBP_BUILD_PLUGIN_DIR ""
@@ -31,15 +31,6 @@ bool is_plugin_file_name(const std::string& name) {
   const std::string prefix = "flowbp_method_", suffix = ".so";
   return name.size() > prefix.size() + suffix.size() && name.compare(0, prefix.size(), prefix) == 0 &&
          name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-std::vector<std::string> split_path_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ':'))
-    if (!item.empty()) out.push_back(item);
-  return out;
 }
 
 }  // namespace
@@ -109,7 +100,7 @@ void Registry::load_directory(const std::string& dir) {
 std::vector<std::string> Registry::default_search_dirs(const std::vector<std::string>& extra_dirs) {
   std::vector<std::string> dirs = extra_dirs;
   if (const char* env = std::getenv("FLOWBP_PLUGIN_PATH"))
-    for (auto& d : split_path_list(env)) dirs.push_back(d);
+    for (auto& d : split_nonempty(env, ':')) dirs.push_back(d);
   for (const char* d : {FLOWBP_BUILD_PLUGIN_DIR, FLOWBP_INSTALL_PLUGIN_DIR})
     if (*d) dirs.emplace_back(d);
   return dirs;

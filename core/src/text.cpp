@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <sstream>
 
 namespace flowbp {
 
@@ -37,6 +38,15 @@ std::string toml_real(double value) {
   std::string text(buf, res.ptr);
   if (text.find_first_of(".en") == std::string::npos) text += ".0";
   return text;
+}
+
+std::vector<std::string> split_nonempty(const std::string& text, char separator) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, separator))
+    if (!item.empty()) out.push_back(item);
+  return out;
 }
 
 std::string utc_now_iso8601() {

@@ -30,9 +30,8 @@ class FlowbpBridge final : public Method {
         common_params::grad_rescale_strength(),
         ParamSpec::choice("grad_rescale_scope", "surrogate", {"surrogate", "segment"},
                           "surrogate: one rho over all N steps (the authors' code, METHODS.md); segment: one rho "
-                          "per segment (the paper's text)"),
-        common_params::leap_sampler()};
-    for (auto& d : common_params::dirichlet()) specs.push_back(d);
+                          "per segment (the paper's text)")};
+    common_params::append(specs, common_params::leap_sampling());
     return specs;
   }
 

@@ -82,12 +82,9 @@ class FlowbpLagrange final : public Method {
         ParamSpec::choice("negative_weights", "error", {"error", "reduce", "allow"},
                           "a leap whose Lagrange weights go negative (short leaps on a shifted schedule, large P): "
                           "refuse it, drop to fewer supports for that leap until none is negative, or use it as it is"),
-        common_params::grad_rescale_strength(),
-        common_params::leap_sampler()};
-    for (auto& d : common_params::dirichlet()) specs.push_back(d);
-    specs.push_back(common_params::trajectory_weighting(true));
-    specs.push_back(common_params::trajectory_weighting_normalize());
-    specs.push_back(common_params::residual_floor());
+        common_params::grad_rescale_strength()};
+    common_params::append(specs, common_params::leap_sampling());
+    common_params::append(specs, common_params::connector_weighting());
     return specs;
   }
 

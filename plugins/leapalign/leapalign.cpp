@@ -19,11 +19,9 @@ class LeapAlign final : public Method {
   }
 
   std::vector<ParamSpec> params() const override {
-    std::vector<ParamSpec> specs = {common_params::beta(0.3), common_params::leap_sampler()};
-    for (auto& d : common_params::dirichlet()) specs.push_back(d);
-    specs.push_back(common_params::trajectory_weighting(true));
-    specs.push_back(common_params::trajectory_weighting_normalize());
-    specs.push_back(common_params::residual_floor());
+    std::vector<ParamSpec> specs = {common_params::beta(0.3)};
+    common_params::append(specs, common_params::leap_sampling());
+    common_params::append(specs, common_params::connector_weighting());
     return specs;
   }
 

@@ -55,8 +55,14 @@ ParamSpec grad_rescale_strength();
 ParamSpec trajectory_weighting(bool def);
 ParamSpec trajectory_weighting_normalize();
 ParamSpec residual_floor();
-ParamSpec leap_sampler();  // "dirichlet" | "uniform" | "midpoint"
-std::vector<ParamSpec> dirichlet();  // alpha1..3, r_min, r_max (−1 = N−1), l1_max (−1 = none)
+// trajectory_weighting (on), trajectory_weighting_normalize and residual_floor: what a
+// connector method declares for Eq. 33–34.
+std::vector<ParamSpec> connector_weighting();
+// Appends `more` to `specs` (to compose the groups above).
+void append(std::vector<ParamSpec>& specs, const std::vector<ParamSpec>& more);
+// Everything sample_leap() reads: leap_sampler ("dirichlet" | "uniform" | "midpoint"),
+// alpha1..3, r_min, r_max (−1 = N−1), l1_max (−1 = none).
+std::vector<ParamSpec> leap_sampling();
 ParamSpec late_bias_gamma(double def);
 // Fills a plan's trajectory-weighting fields from the shared settings (when declared).
 void apply_weighting(const ParamValues& params, Plan& plan);
