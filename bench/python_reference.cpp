@@ -34,6 +34,22 @@ struct TempFile {
 
 }  // namespace
 
+Json model_spec(const Experiment& e, const ModePreferenceReward& reward) {
+  Json spec = Json::object();
+  spec.set("dim", static_cast<long long>(e.backbone.dim));
+  spec.set("classes", static_cast<long long>(e.backbone.classes));
+  spec.set("hidden", static_cast<long long>(e.backbone.hidden));
+  spec.set("layers", static_cast<long long>(e.backbone.layers));
+  spec.set("time_embed", static_cast<long long>(e.backbone.time_embed));
+  Json r = Json::object();
+  r.set("width", e.reward.width);
+  r.set("tau", e.reward.tau);
+  r.set("loss_scale", e.reward.loss_scale);
+  r.set("preferred_means", nested_list(reward.preferred_means()));
+  spec.set("reward", r);
+  return spec;
+}
+
 const std::vector<std::string>& python_methods() {
   static const std::vector<std::string> names = {"flowbp-sparse", "leapalign", "flowbp-lagrange"};
   return names;
@@ -49,23 +65,14 @@ Json python_bench_spec(const Registry& registry, const BenchSettings& settings,
     if (list.items().empty()) {
       const GaussianMixture mixture = GaussianMixture::make(e.backbone);
       const ModePreferenceReward reward(mixture, e.reward);
-      spec.set("dim", static_cast<long long>(e.backbone.dim));
-      spec.set("classes", static_cast<long long>(e.backbone.classes));
-      spec.set("hidden", static_cast<long long>(e.backbone.hidden));
-      spec.set("layers", static_cast<long long>(e.backbone.layers));
-      spec.set("time_embed", static_cast<long long>(e.backbone.time_embed));
+      const Json model = model_spec(e, reward);
+      for (const auto& [key, value] : model.members()) spec.set(key, value);
       spec.set("batch", static_cast<long long>(e.train.batch));
       spec.set("steps", static_cast<long long>(e.sampling.steps));
       spec.set("threads", settings.threads);
       spec.set("iters", settings.iters);
       spec.set("warmup", settings.warmup);
       spec.set("seed", static_cast<long long>(settings.seed));
-      Json r = Json::object();
-      r.set("width", e.reward.width);
-      r.set("tau", e.reward.tau);
-      r.set("loss_scale", e.reward.loss_scale);
-      r.set("preferred_means", nested_list(reward.preferred_means()));
-      spec.set("reward", r);
       Json t = Json::object();
       t.set("lr", e.train.lr);
       t.set("weight_decay", e.train.weight_decay);

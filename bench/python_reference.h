@@ -6,7 +6,9 @@
 #include <vector>
 
 #include "bench_settings.h"
+#include "flowbp/experiment.h"
 #include "flowbp/registry.h"
+#include "flowbp/rewards.h"
 #include "json.h"
 #include "measurements.h"
 
@@ -20,6 +22,10 @@ struct PythonResult {
   std::map<std::string, std::vector<PhaseTimes>> iterations;  // per method, wall clock
   std::map<std::string, std::vector<double>> cpu;              // process CPU seconds per iteration
 };
+
+// The model and reward part of a spec: the toy MLP's sizes and the reward's settings and
+// preferred modes, so reference.py rebuilds the same network and reward.
+Json model_spec(const Experiment& experiment, const ModePreferenceReward& reward);
 
 // The "bench" spec for the given methods (those reference.py implements).
 Json python_bench_spec(const Registry& registry, const BenchSettings& settings,

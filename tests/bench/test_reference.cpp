@@ -74,19 +74,8 @@ EngineCase engine_case(const Registry& registry, const std::string& method, std:
 
   EngineCase c;
   c.loss = loss.item<double>();
-  Json spec = Json::object();
-  spec.set("dim", static_cast<long long>(e.backbone.dim));
-  spec.set("classes", static_cast<long long>(e.backbone.classes));
-  spec.set("hidden", static_cast<long long>(e.backbone.hidden));
-  spec.set("layers", static_cast<long long>(e.backbone.layers));
-  spec.set("time_embed", static_cast<long long>(e.backbone.time_embed));
+  Json spec = model_spec(e, run.reward());
   spec.set("steps", s.steps);
-  Json reward = Json::object();
-  reward.set("width", e.reward.width);
-  reward.set("tau", e.reward.tau);
-  reward.set("loss_scale", e.reward.loss_scale);
-  reward.set("preferred_means", nested_list(run.reward().preferred_means()));
-  spec.set("reward", reward);
   Json params = Json::object();
   for (const auto& item : net->named_parameters()) {
     Json p = Json::object();
