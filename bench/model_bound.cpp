@@ -5,11 +5,11 @@
 #include <chrono>
 #include <vector>
 
+#include "flowbp/clock.h"
+
 namespace flowbp::bench {
 
 namespace {
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 }  // namespace
 
 ModelBound::ModelBound(const BackboneConfig& backbone, std::int64_t batch, std::uint64_t seed)

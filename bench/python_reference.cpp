@@ -15,6 +15,13 @@
 
 namespace flowbp::bench {
 
+std::string default_reference_script() {
+  if (const char* env = std::getenv("FLOWBP_BENCH_REFERENCE")) return env;
+  for (const char* path : {FLOWBP_BENCH_REFERENCE_SOURCE, FLOWBP_BENCH_REFERENCE_INSTALLED})
+    if (std::filesystem::exists(path)) return path;
+  return FLOWBP_BENCH_REFERENCE_SOURCE;
+}
+
 namespace {
 
 Json param_json(const ParamValue& value) {

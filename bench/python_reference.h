@@ -14,6 +14,9 @@
 
 namespace flowbp::bench {
 
+// $FLOWBP_BENCH_REFERENCE, else reference.py in the source tree, else the installed copy.
+std::string default_reference_script();
+
 // The methods reference.py implements.
 const std::vector<std::string>& python_methods();
 

@@ -1,13 +1,13 @@
 #include "timed_method.h"
 
-#include <chrono>
+#include "flowbp/clock.h"
 
 namespace flowbp::bench {
 
 Plan TimedMethod::plan(const ParamValues& params, const PlanContext& ctx) const {
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = Clock::now();
   last_ = inner_.plan(params, ctx);
-  seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  seconds_ = since(start);
   return last_;
 }
 

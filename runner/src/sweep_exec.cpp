@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "flowbp/child_process.h"
+#include "flowbp/clock.h"
+#include "flowbp/files.h"
 #include "flowbp/run_log.h"
 #include "flowbp/text.h"
 #include "sweep_progress.h"
@@ -27,43 +29,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
 
 std::string run_dir(const ExecOptions& o, const SweepRun& r) { return o.out_dir + "/runs/" + r.name; }
 std::string config_path(const ExecOptions& o, const SweepRun& r) { return o.out_dir + "/configs/" + r.name + ".toml"; }
 std::string output_path(const ExecOptions& o, const SweepRun& r) { return o.out_dir + "/logs/" + r.name + ".log"; }
 std::string lock_path(const ExecOptions& o, const SweepRun& r) { return o.out_dir + "/locks/" + r.name + ".lock"; }
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return {};
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// temp + rename: readers and a later --resume never see half a file.
-void write_file_atomic(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) throw std::runtime_error(tmp + ": cannot write: " + std::strerror(errno));
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw std::runtime_error(path + ": cannot write: " + ec.message());
-  }
-}
-
-void make_dirs(const std::string& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw std::runtime_error(dir + ": cannot create the directory: " + ec.message());
-}
 
 std::string manifest_text(const std::vector<SweepRun>& runs) {
   std::string text = "id\tname\tmethod\tvarying\n";
@@ -102,7 +72,7 @@ void move_failed_aside(const ExecOptions& o, const SweepRun& r) {
 const char* const kAttemptHeader = "=== flowbp sweep: attempt ";
 
 int count_attempts(const std::string& output_path) {
-  const std::string text = read_file(output_path);
+  const std::string text = read_file_or_empty(output_path);
   int n = 0;
   for (auto pos = text.find(kAttemptHeader); pos != std::string::npos; pos = text.find(kAttemptHeader, pos + 1)) ++n;
   return n;
@@ -305,7 +275,7 @@ class Executor {
   void finish(const Active& a, int status) {
     const SweepRun& r = runs_[a.run];
     IndexEntry& e = entries_[a.run];
-    const double seconds = std::chrono::duration<double>(Clock::now() - a.start).count();
+    const double seconds = since(a.start);
     e.ended_utc = utc_now_iso8601();
     e.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     const RunInspection insp = inspect_run(o_.out_dir, r);
@@ -341,7 +311,7 @@ class Executor {
     for (const auto& a : active_) {
       RunningRun r;
       r.name = runs_[a.run].name;
-      r.seconds = std::chrono::duration<double>(Clock::now() - a.start).count();
+      r.seconds = since(a.start);
       std::tie(r.step, r.total) = parse_step_progress(last_line_of(output_path(o_, runs_[a.run])));
       out.push_back(std::move(r));
     }
@@ -383,10 +353,10 @@ void prepare_out_dir(const std::vector<SweepRun>& all_runs, const std::vector<Sw
                                "another --out");
   }
   for (const char* sub : {"configs", "runs", "logs", "locks"}) make_dirs(o.out_dir + "/" + sub);
-  write_file_atomic(o.out_dir + "/sweep_runs.tsv", manifest_text(all_runs));
+  write_file_atomically(o.out_dir + "/sweep_runs.tsv", manifest_text(all_runs));
   for (const auto& r : all_runs) {
     const std::string path = config_path(o, r);
-    if (read_file(path) != r.resolved_toml) write_file_atomic(path, r.resolved_toml);
+    if (read_file_or_empty(path) != r.resolved_toml) write_file_atomically(path, r.resolved_toml);
   }
 }
 

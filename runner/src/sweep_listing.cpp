@@ -1,4 +1,4 @@
-#include "sweep_listing.h"
+#include "flowbp/sweep_listing.h"
 
 #include <algorithm>
 #include <map>

@@ -12,7 +12,7 @@ mkdir "$tmp/plugins"
 c++ -std=c++17 -shared -fPIC -fvisibility=hidden -o "$tmp/plugins/flowbp_method_outside.so" "$source" \
   $(pkg-config --cflags --libs flowbp)
 exe=$(find "$tmp/root" -type f -name flowbp -perm -u+x | head -n1)
-libdir=$(dirname "$(find "$tmp/root" -name 'libflowbp_core.so*' | head -n1)")
+libdir=$(dirname "$(find "$tmp/root" -name 'libflowbp_plan.so*' | head -n1)")
 out=$(LD_LIBRARY_PATH=$libdir FLOWBP_PLUGIN_PATH= "$exe" methods --plugin-dir "$tmp/plugins")
 grep -q "echo-test" <<<"$out" || { echo "FAIL: out-of-tree plugin not listed: $out" >&2; exit 1; }
 echo "out-of-tree plugin: ok ($(pkg-config --modversion flowbp))"

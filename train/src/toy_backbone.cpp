@@ -16,6 +16,8 @@
 #include <stdexcept>
 #include <sys/stat.h>
 
+#include "flowbp/clock.h"
+#include "flowbp/files.h"
 #include "flowbp/sealed_file.h"
 
 namespace flowbp {
@@ -115,7 +117,7 @@ ToyVelocityNet make_velocity_net(const BackboneConfig& config) {
 
 PretrainReport pretrain(ToyVelocityNet& net, const GaussianMixture& mixture, const BackboneConfig& config,
                         std::uint64_t seed) {
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = Clock::now();
   at::Generator gen = at::detail::createCPUGenerator(seed);
   torch::optim::AdamW opt(net->parameters(), torch::optim::AdamWOptions(config.pretrain_lr).weight_decay(0.0));
   const int64_t steps = config.pretrain_steps, batch = config.pretrain_batch;
@@ -144,7 +146,7 @@ PretrainReport pretrain(ToyVelocityNet& net, const GaussianMixture& mixture, con
   net->eval();
   PretrainReport report;
   report.final_loss = steps > 0 ? tail_loss / static_cast<double>(std::min(tail, steps)) : 0.0;
-  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  report.seconds = since(start);
   return report;
 }
 
@@ -161,19 +163,6 @@ std::string backbone_cache_key(const BackboneConfig& c) {
 }
 
 namespace {
-
-void make_dirs(const std::string& dir) {
-  std::string partial;
-  std::stringstream parts(dir);
-  std::string piece;
-  if (!dir.empty() && dir[0] == '/') partial = "/";
-  while (std::getline(parts, piece, '/')) {
-    if (piece.empty()) continue;
-    partial += piece + "/";
-    if (::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST)
-      throw std::runtime_error("cannot create the backbone cache directory " + partial + ": " + std::strerror(errno));
-  }
-}
 
 bool try_load(ToyVelocityNet& net, const std::string& path, const std::string& tag, std::string& why) {
   std::string payload;
@@ -193,7 +182,7 @@ bool try_load(ToyVelocityNet& net, const std::string& path, const std::string& t
 }  // namespace
 
 ToyBackbone load_or_pretrain(const BackboneConfig& config, const std::string& cache_dir, BackboneLoadInfo* info) {
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = Clock::now();
   ToyBackbone bb;
   bb.mixture = GaussianMixture::make(config);
   const std::string key = backbone_cache_key(config);
@@ -222,7 +211,7 @@ ToyBackbone load_or_pretrain(const BackboneConfig& config, const std::string& ca
     write_sealed_file(path, tag, payload.str());
   }
   bb.net->eval();
-  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  out.seconds = since(start);
   return bb;
 }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "flowbp/clock.h"
 #include "flowbp/rollout.h"
 #include "flowbp/surrogate.h"
 #include "flowbp/velocity.h"
@@ -11,10 +12,6 @@
 namespace flowbp {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 std::string non_finite(const char* what, double value, std::int64_t step) {
   char buf[128];

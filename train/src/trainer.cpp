@@ -15,8 +15,10 @@
 #include "flowbp/backbone.h"
 #include "flowbp/checkpoint.h"
 #include "flowbp/compute.h"
+#include "flowbp/clock.h"
 #include "flowbp/compute_threads.h"
 #include "flowbp/evaluation.h"
+#include "flowbp/files.h"
 #include "flowbp/memory.h"
 #include "flowbp/progress.h"
 #include "flowbp/run_log.h"
@@ -28,45 +30,6 @@
 namespace flowbp {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-bool file_exists(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0;
-}
-
-void make_dirs(const std::string& dir) {
-  std::string partial = !dir.empty() && dir[0] == '/' ? "/" : "";
-  std::stringstream parts(dir);
-  std::string piece;
-  while (std::getline(parts, piece, '/')) {
-    if (piece.empty()) continue;
-    partial += piece + "/";
-    if (::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST)
-      throw std::runtime_error("cannot create the run directory " + partial + ": " + std::strerror(errno));
-  }
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void write_text_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out.flush()) throw std::runtime_error(tmp + ": cannot write");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    throw std::runtime_error(path + ": cannot rename into place: " + std::strerror(errno));
-}
 
 std::string hdf5_version() {
   unsigned major = 0, minor = 0, release = 0;
@@ -182,7 +145,13 @@ TrainResult train_run(const Experiment& exp, const Method& method, const TrainOp
                       " is the global batch and must divide by the world size " + std::to_string(ranks.world_size) +
                       " (" + ranks.launcher + "), e.g. " +
                       std::to_string((exp.train.batch / ranks.world_size + 1) * ranks.world_size));
-  const Compute compute = configure_compute(exp.train, ranks.local_rank);
+  const Compute compute = [&] {
+    try {
+      return make_compute(exp.train.device, ranks.local_rank, exp.train.autocast == "bf16", exp.train.tf32);
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError(std::string("train.device: ") + e.what());
+    }
+  }();
   set_compute_threads(opt.threads > 0 ? opt.threads : static_cast<int>(exp.train.threads));
   memory::install_counting_allocator();
 
@@ -195,7 +164,7 @@ TrainResult train_run(const Experiment& exp, const Method& method, const TrainOp
   const bool log_exists = file_exists(log_path);
   if (log_exists && !opt.resume)
     throw ConfigError(dir + " already holds a run (log.h5): pass --resume to continue it, or --name for a new run");
-  if (log_exists && file_exists(config_path) && read_text(config_path) != config_text)
+  if (log_exists && file_exists(config_path) && read_file_or_empty(config_path) != config_text)
     throw ConfigError(config_path + ": the run directory holds another configuration than " + exp.source_path +
                       " (config id " + id + "); use another --name");
   if (log_exists && read_run_log_summary(log_path).state == "done") {
@@ -253,7 +222,7 @@ TrainResult train_run(const Experiment& exp, const Method& method, const TrainOp
     result.resumed_from = st.step;
     progress.note("resuming after step " + std::to_string(st.step) + " from " + ckpt_path);
   } else if (lead) {
-    write_text_atomically(config_path, config_text);
+    write_file_atomically(config_path, config_text);
     log.emplace(RunLog::create(log_path, make_header(exp, opt, max_active, backbone)));
   }
 

@@ -9,6 +9,7 @@
 #include "flowbp/backbone.h"
 #include "flowbp/compute.h"
 #include "flowbp/experiment.h"
+#include "flowbp/run_log.h"
 
 namespace flowbp {
 

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "flowbp/experiment.h"
+#include "flowbp/velocity_model.h"
 
 namespace flowbp {
 
@@ -88,5 +89,10 @@ std::string backbone_cache_key(const BackboneConfig& config);
 // writing it (atomically) when the file is absent or fails its checks.
 ToyBackbone load_or_pretrain(const BackboneConfig& config, const std::string& cache_dir,
                              BackboneLoadInfo* info = nullptr);
+
+// The toy MLP behind the VelocityModel interface; `config` rebuilds it for clone().
+std::shared_ptr<VelocityModel> wrap_toy(ToyVelocityNet net, const BackboneConfig& config);
+// The toy MLP inside a model from wrap_toy; throws std::logic_error for another kind.
+ToyVelocityNet& toy_net(VelocityModel& model);
 
 }  // namespace flowbp

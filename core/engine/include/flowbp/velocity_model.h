@@ -1,5 +1,5 @@
-// The velocity model a run trains, whatever the backbone: the built-in toy MLP or
-// a user's TorchScript module. The step, the EMA, checkpoints and the broadcast of
+// The velocity model a run trains, whatever the backbone kind (the toy MLP, a DiT,
+// a user's TorchScript module). The step, the EMA, checkpoints and the broadcast of
 // initial weights see only this interface.
 #pragma once
 #include <ATen/core/Tensor.h>
@@ -9,8 +9,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include "flowbp/toy_backbone.h"
 
 namespace flowbp {
 
@@ -29,11 +27,6 @@ class VelocityModel {
   virtual void eval() = 0;
   virtual void to(const c10::Device& device) = 0;
 };
-
-// The toy MLP behind the interface; `config` rebuilds it for clone().
-std::shared_ptr<VelocityModel> wrap_toy(ToyVelocityNet net, const BackboneConfig& config);
-// The toy MLP inside a model from wrap_toy; throws std::logic_error for another kind.
-ToyVelocityNet& toy_net(VelocityModel& model);
 
 // dst's tensors := src's (same architecture; names must match).
 void copy_tensors(VelocityModel& dst, VelocityModel& src);

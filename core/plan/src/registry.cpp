@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "flowbp/did_you_mean.h"
+#include "flowbp/files.h"
 #include "flowbp/plugin_abi.h"
 #include "flowbp/text.h"
 
@@ -21,11 +22,6 @@
 namespace flowbp {
 
 namespace {
-
-bool is_directory(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
 
 bool is_plugin_file_name(const std::string& name) {
   const std::string prefix = "flowbp_method_", suffix = ".so";

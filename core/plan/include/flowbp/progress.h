@@ -1,7 +1,7 @@
 // The progress line on stderr while training: rewritten in place (\r) on a
 // terminal, one plain line per ~10% otherwise (logs of batch jobs stay short).
 #pragma once
-#include <chrono>
+#include "flowbp/clock.h"
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -22,7 +22,7 @@ class Progress {
   std::int64_t total_, first_;
   bool enabled_, tty_;
   std::FILE* out_;
-  std::chrono::steady_clock::time_point start_, last_draw_;
+  Clock::time_point start_, last_draw_;
   int last_decile_ = -1;
   bool drawn_ = false;
 };

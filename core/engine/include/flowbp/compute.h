@@ -7,8 +7,6 @@
 #include <cstdint>
 #include <string>
 
-#include "flowbp/experiment.h"
-
 namespace flowbp {
 
 struct Compute {
@@ -19,13 +17,15 @@ struct Compute {
 // True when this flowbp links a CUDA LibTorch (built with FLOWBP_WITH_CUDA).
 bool built_with_cuda();
 
-// The device of train.device: "cpu", "cuda" (cuda:<local_rank>, so data-parallel ranks
-// on one node take one GPU each) or "cuda:<i>". Throws ConfigError before any training
+// A device by name: "cpu", "cuda" (cuda:<local_rank>, so data-parallel ranks on one
+// node take one GPU each) or "cuda:<i>". Throws std::invalid_argument, saying why,
 // when CUDA is not built in or the GPU does not exist.
 c10::Device resolve_device(const std::string& name, int local_rank);
 
-// The run's compute settings; applies train.tf32 process-wide.
-Compute configure_compute(const TrainConfig& train, int local_rank);
+// The compute of a run: its device (resolve_device; made current on a GPU), bf16
+// autocast, and TF32 in cuBLAS and cuDNN allowed or not, process-wide (no effect on
+// the CPU). Throws std::invalid_argument as resolve_device does.
+Compute make_compute(const std::string& device_name, int local_rank, bool bf16_autocast, bool tf32);
 
 // An autocast region (bf16) on the compute's device type, as torch.autocast does it:
 // nested regions share one cast cache, cleared when the outermost one ends.

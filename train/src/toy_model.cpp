@@ -1,12 +1,10 @@
-#include "flowbp/velocity_model.h"
+#include "flowbp/toy_backbone.h"
 
 #include <ATen/ATen.h>
 
 #include <stdexcept>
 
 namespace flowbp {
-
-VelocityModel::~VelocityModel() = default;
 
 namespace {
 
@@ -51,17 +49,6 @@ ToyVelocityNet& toy_net(VelocityModel& model) {
   auto* toy = dynamic_cast<ToyModel*>(&model);
   if (!toy) throw std::logic_error("toy_net: the model is not the toy MLP");
   return toy->net();
-}
-
-void copy_tensors(VelocityModel& dst, VelocityModel& src) {
-  at::NoGradGuard no_grad;
-  auto to = dst.named_tensors(), from = src.named_tensors();
-  if (to.size() != from.size()) throw std::logic_error("copy_tensors: the models differ in their tensors");
-  for (std::size_t i = 0; i < to.size(); ++i) {
-    if (to[i].first != from[i].first)
-      throw std::logic_error("copy_tensors: tensor " + to[i].first + " vs " + from[i].first);
-    to[i].second.copy_(from[i].second);
-  }
 }
 
 }  // namespace flowbp

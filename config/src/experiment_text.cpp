@@ -85,8 +85,8 @@ std::string config_id(const Experiment& experiment) {
   return std::string(buf, 12);
 }
 
-std::vector<std::pair<std::string, AttrValue>> Experiment::leaves() const {
-  std::vector<std::pair<std::string, AttrValue>> out;
+std::vector<std::pair<std::string, ParamValue>> Experiment::leaves() const {
+  std::vector<std::pair<std::string, ParamValue>> out;
   for (const auto& [section_key, section_node] : resolved) {
     const std::string section(section_key.str());
     const toml::table* table = section_node.as_table();
@@ -94,8 +94,8 @@ std::vector<std::pair<std::string, AttrValue>> Experiment::leaves() const {
     for (const auto& [key, node] : *table) {
       const std::string dotted = section + "." + std::string(key.str());
       ConfigValue v = to_config_value(node, dotted);
-      AttrValue attr = std::visit(
-          [&](const auto& x) -> AttrValue {
+      ParamValue attr = std::visit(
+          [&](const auto& x) -> ParamValue {
             using V = std::decay_t<decltype(x)>;
             if constexpr (std::is_same_v<V, std::vector<std::int64_t>>) return format_config_value(x);
             else return x;

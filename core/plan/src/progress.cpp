@@ -26,11 +26,11 @@ Progress::Progress(std::string label, std::int64_t total_steps, std::int64_t fir
       enabled_(enabled),
       tty_(::isatty(::fileno(out)) != 0),
       out_(out),
-      start_(std::chrono::steady_clock::now()),
+      start_(Clock::now()),
       last_draw_(start_) {}
 
 std::string Progress::line(std::int64_t step, double loss, double reward) const {
-  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double elapsed = since(start_);
   const std::int64_t done_here = step - first_;
   const double per_step = done_here > 0 ? elapsed / static_cast<double>(done_here) : 0.0;
   char buf[256];
@@ -45,7 +45,7 @@ std::string Progress::line(std::int64_t step, double loss, double reward) const 
 void Progress::update(std::int64_t step, double loss, double reward) {
   if (!enabled_) return;
   if (tty_) {
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = Clock::now();
     if (step != total_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
     last_draw_ = now;
     std::fprintf(out_, "\r%s\033[K", line(step, loss, reward).c_str());

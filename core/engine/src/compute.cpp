@@ -6,6 +6,8 @@
 
 #include "flowbp/memory.h"
 
+#include <stdexcept>
+
 #ifdef FLOWBP_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAFunctions.h>
@@ -24,29 +26,29 @@ bool built_with_cuda() {
 c10::Device resolve_device(const std::string& name, int local_rank) {
   if (name == "cpu") return c10::Device(c10::kCPU);
   if (name.rfind("cuda", 0) != 0)
-    throw ConfigError("train.device: '" + name + "' is not a device: expected \"cpu\", \"cuda\" or \"cuda:<index>\"");
+    throw std::invalid_argument("'" + name + "' is not a device: expected \"cpu\", \"cuda\" or \"cuda:<index>\"");
 #ifdef FLOWBP_WITH_CUDA
   const int count = static_cast<int>(c10::cuda::device_count());
   const int index = name == "cuda" ? local_rank : std::stoi(name.substr(5));
-  if (count == 0) throw ConfigError("train.device: '" + name + "': this flowbp has CUDA but sees no GPU");
+  if (count == 0) throw std::invalid_argument("'" + name + "': this flowbp has CUDA but sees no GPU");
   if (index >= count)
-    throw ConfigError("train.device: '" + name + "' (local rank " + std::to_string(local_rank) +
+    throw std::invalid_argument("'" + name + "' (local rank " + std::to_string(local_rank) +
                       "): GPU " + std::to_string(index) + " does not exist; " + std::to_string(count) + " visible");
   return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
 #else
   (void)local_rank;
-  throw ConfigError("train.device: '" + name +
-                    "': this flowbp was built without CUDA (Debian's LibTorch is CPU-only); rebuild against a "
+  throw std::invalid_argument("'" + name +
+                              "': this flowbp was built without CUDA (Debian's LibTorch is CPU-only); rebuild against a "
                     "CUDA LibTorch with meson setup -Dtorch_prefix=... (docs/CUDA.md), or use \"cpu\"");
 #endif
 }
 
-Compute configure_compute(const TrainConfig& train, int local_rank) {
+Compute make_compute(const std::string& device_name, int local_rank, bool bf16_autocast, bool tf32) {
   Compute c;
-  c.device = resolve_device(train.device, local_rank);
-  c.bf16_autocast = train.autocast == "bf16";
-  at::globalContext().setAllowTF32CuBLAS(train.tf32);
-  at::globalContext().setAllowTF32CuDNN(train.tf32);
+  c.device = resolve_device(device_name, local_rank);
+  c.bf16_autocast = bf16_autocast;
+  at::globalContext().setAllowTF32CuBLAS(tf32);
+  at::globalContext().setAllowTF32CuDNN(tf32);
 #ifdef FLOWBP_WITH_CUDA
   if (c.device.is_cuda()) c10::cuda::set_device(c.device.index());
 #endif

@@ -13,7 +13,7 @@
 
 #include "flowbp/params.h"
 #include "flowbp/registry.h"
-#include "flowbp/run_log.h"
+#include "flowbp/params.h"
 
 namespace flowbp {
 
@@ -92,7 +92,7 @@ struct Experiment {
 
   // Every resolved leaf by dotted key, sorted ("backbone.classes", "method.K", …): the
   // run log's /config attributes. Integer lists are given as their TOML text.
-  std::vector<std::pair<std::string, AttrValue>> leaves() const;
+  std::vector<std::pair<std::string, ParamValue>> leaves() const;
 };
 
 // Loads, applies overrides, fills defaults and validates everything (sections, keys,

@@ -13,6 +13,7 @@
 #include "flowbp/config_schema.h"
 #include "flowbp/did_you_mean.h"
 #include "flowbp/experiment.h"
+#include "flowbp/files.h"
 
 namespace flowbp {
 
@@ -393,13 +394,14 @@ Experiment build(const std::string& toml_text, const std::string& source_name,
   return e;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(path + ": cannot open the experiment file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw ConfigError(path + ": cannot read the experiment file");
-  return text.str();
+std::string read_experiment_file(const std::string& path) {
+  if (is_directory(path))
+    throw ConfigError(path + ": is a directory; give the experiment's .toml file (e.g. experiments/toy.toml)");
+  try {
+    return read_file(path);
+  } catch (const std::runtime_error&) {
+    throw ConfigError(path + ": cannot open the experiment file");
+  }
 }
 
 }  // namespace
@@ -415,11 +417,11 @@ Experiment parse_experiment(const std::string& toml_text, const std::string& sou
 
 Experiment load_experiment(const std::string& path, const std::vector<Override>& overrides,
                            const Registry& registry) {
-  return build(read_file(path), path, overrides, &registry);
+  return build(read_experiment_file(path), path, overrides, &registry);
 }
 
 Experiment load_experiment_unchecked(const std::string& path, const std::vector<Override>& overrides) {
-  return build(read_file(path), path, overrides, nullptr);
+  return build(read_experiment_file(path), path, overrides, nullptr);
 }
 
 }  // namespace flowbp

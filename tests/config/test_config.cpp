@@ -11,7 +11,7 @@ using config_test::parse;
 
 namespace {
 
-const AttrValue* leaf(const std::vector<std::pair<std::string, AttrValue>>& leaves, const std::string& key) {
+const ParamValue* leaf(const std::vector<std::pair<std::string, ParamValue>>& leaves, const std::string& key) {
   for (const auto& [k, v] : leaves)
     if (k == key) return &v;
   return nullptr;
@@ -24,14 +24,14 @@ TEST_CASE("an empty file resolves to every documented default") {
   const auto leaves = e.leaves();
   for (const auto& spec : experiment_schema()) {
     CAPTURE(spec.dotted());
-    const AttrValue* v = leaf(leaves, spec.dotted());
+    const ParamValue* v = leaf(leaves, spec.dotted());
     REQUIRE(v != nullptr);
     if (spec.type == KeyType::IntList) {
       // held_out_conditions: all classes; latent_shape: only the TorchScript backbone's
       CHECK(std::get<std::string>(*v) == (spec.name == "latent_shape" ? "[]" : "[0, 1, 2, 3]"));
     } else {
-      const AttrValue expected =
-          std::visit([](const auto& d) -> AttrValue {
+      const ParamValue expected =
+          std::visit([](const auto& d) -> ParamValue {
             if constexpr (std::is_same_v<std::decay_t<decltype(d)>, std::vector<std::int64_t>>) return std::string();
             else return d;
           }, spec.default_value);

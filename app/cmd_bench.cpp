@@ -64,13 +64,6 @@ void require_positive(const po::variables_map& vm, const char* name, int min_val
     throw ConfigError(std::string("--") + name + ": must be at least " + std::to_string(min_value));
 }
 
-std::string default_reference_script() {
-  if (const char* env = std::getenv("FLOWBP_BENCH_REFERENCE")) return env;
-  for (const char* path : {FLOWBP_BENCH_REFERENCE_SOURCE, FLOWBP_BENCH_REFERENCE_INSTALLED})
-    if (std::filesystem::exists(path)) return path;
-  return FLOWBP_BENCH_REFERENCE_SOURCE;
-}
-
 }  // namespace
 
 int bench(const Args& args) {

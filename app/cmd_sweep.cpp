@@ -15,7 +15,7 @@
 #include "flowbp/sweep.h"
 #include "flowbp/sweep_exec.h"
 #include "flowbp/sweep_shard.h"
-#include "src/sweep_listing.h"
+#include "flowbp/sweep_listing.h"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;

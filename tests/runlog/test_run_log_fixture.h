@@ -1,6 +1,6 @@
 // A run-log header shaped like the trainer's (docs/LOG_FORMAT.md) and rows whose
 // values are a known function of the row index, shared by the C++ tests, the writer
-// program and (by the same formulas) tests/train/test_run_log_h5py.py.
+// program and (by the same formulas) tests/runlog/test_run_log_h5py.py.
 #pragma once
 #include <cmath>
 #include <limits>
