@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "flowbp/registry.h"
 #include "flowbp/text.h"
+#include "settings_listing.h"
 
 namespace po = boost::program_options;
 
@@ -15,38 +16,19 @@ namespace flowbp::cli {
 
 namespace {
 
-std::string json_value(const ParamValue& v) {
-  if (auto s = std::get_if<std::string>(&v)) return quoted(*s);
-  return format_value(v);
-}
-
-void print_json(const Registry& registry, std::ostream& out) {
+void print_json(const Registry& registry, const std::vector<std::string>& names, std::ostream& out) {
   out << "[\n";
   bool first = true;
-  for (const auto& [name, loaded] : registry.all()) {
+  for (const auto& name : names) {
+    const LoadedMethod& loaded = registry.all().at(name);
     const MethodInfo info = loaded.method->info();
     out << (first ? "" : ",\n") << "  {\"name\": " << quoted(info.name) << ", \"display_name\": "
         << quoted(info.display_name) << ", \"description\": " << quoted(info.description)
         << ", \"citation\": " << quoted(info.citation) << ", \"plugin\": " << quoted(loaded.path)
         << ",\n   \"axes\": {\"reward_input\": " << quoted(info.axes.reward_input) << ", \"weights\": "
         << quoted(info.axes.weights) << ", \"active_set\": " << quoted(info.axes.active_set)
-        << ", \"bridge\": " << quoted(info.axes.bridge) << "},\n   \"params\": [";
-    bool first_param = true;
-    for (const auto& p : loaded.method->params()) {
-      out << (first_param ? "\n" : ",\n") << "     {\"name\": " << quoted(p.name) << ", \"type\": \""
-          << to_string(p.type) << "\", \"default\": " << json_value(p.default_value);
-      if (p.min) out << ", \"min\": " << *p.min;
-      if (p.max) out << ", \"max\": " << *p.max;
-      if (!p.choices.empty()) {
-        out << ", \"choices\": [";
-        for (std::size_t i = 0; i < p.choices.size(); ++i)
-          out << (i ? ", " : "") << quoted(p.choices[i]);
-        out << ']';
-      }
-      out << ", \"help\": " << quoted(p.help) << "}";
-      first_param = false;
-    }
-    out << "]}";
+        << ", \"bridge\": " << quoted(info.axes.bridge) << "},\n   \"params\": "
+        << settings_json(loaded.method->settings(), "     ") << "}";
     first = false;
   }
   out << "\n]\n";
@@ -85,10 +67,8 @@ void print_method(const Method& method, const std::string& path, std::ostream& o
   out << i.display_name << " (" << i.name << ")\n  " << i.description << "\n  cite: " << i.citation
       << "\n  plugin: " << path << "\n\n  reward input: " << i.axes.reward_input << "\n  weights:      "
       << i.axes.weights << "\n  active set:   " << i.axes.active_set << "\n  bridge:       " << i.axes.bridge
-      << "\n\n  settings (method.<name> in an experiment):\n";
-  for (const auto& p : method.params())
-    out << "    " << p.name << " : " << to_string(p.type) << " = " << format_value(p.default_value) << "  "
-        << p.range_text() << "\n        " << p.help << '\n';
+      << "\n\n";
+  print_settings(method.settings(), "method", out);
 }
 
 }  // namespace
@@ -97,7 +77,7 @@ int methods(const Args& args) {
   po::options_description opts("flowbp methods [NAME] [options]");
   std::vector<std::string> plugin_dirs;
   std::vector<std::string> names;
-  opts.add_options()("help,h", "show this help")("json", "print every method, its axes and settings as JSON")(
+  opts.add_options()("help,h", "show this help")("json", "print the methods (every one, or those named) with their axes and settings as JSON")(
       "plugin-dir", po::value(&plugin_dirs)->composing(), "extra directory to load method plugins from (repeatable)")(
       "name", po::value(&names), "show one method's settings");
   po::positional_options_description pos;
@@ -112,13 +92,11 @@ int methods(const Args& args) {
   }
   Registry registry;
   registry.load_search_path(plugin_dirs);
+  for (const auto& n : names) registry.get(n);  // throws with a suggestion for an unknown name
   if (vm.count("json")) {
-    print_json(registry, std::cout);
+    print_json(registry, names.empty() ? registry.names() : names, std::cout);
   } else if (!names.empty()) {
-    for (const auto& n : names) {
-      const Method& method = registry.get(n);  // throws with a suggestion for an unknown name
-      print_method(method, registry.all().at(n).path, std::cout);
-    }
+    for (const auto& n : names) print_method(registry.get(n), registry.all().at(n).path, std::cout);
   } else {
     print_table(registry, std::cout);
   }

@@ -12,6 +12,7 @@
 
 #include "commands.h"
 #include "flowbp/registry.h"
+#include "flowbp/reward.h"
 #include "flowbp/sweep.h"
 #include "flowbp/sweep_exec.h"
 #include "flowbp/sweep_shard.h"
@@ -120,10 +121,11 @@ int sweep(const Args& args) {
   SweepSpec spec;
   std::vector<SweepRun> runs;
   try {
-    spec = parse_sweep_file(sweep_path);
     Registry registry;
     registry.load_search_path(plugin_dirs);
-    runs = resolve_sweep(spec, registry);
+    const Catalog catalog = model_catalog(&registry);
+    spec = parse_sweep_file(sweep_path, catalog);
+    runs = resolve_sweep(spec, catalog);
   } catch (const SweepError& e) {
     std::cerr << "flowbp sweep: " << sweep_path << " is not a valid sweep:\n" << e.what() << "\n";
     return 2;

@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "flowbp/experiment.h"
 #include "flowbp/registry.h"
+#include "flowbp/reward.h"
 #include "flowbp/trainer.h"
 
 namespace po = boost::program_options;
@@ -95,7 +96,7 @@ int train(const Args& args) {
       for (const auto& s : vm["set"].as<std::vector<std::string>>()) overrides.push_back(parse_override(s, "--set"));
     registry.load_search_path(vm.count("plugin-dir") ? vm["plugin-dir"].as<std::vector<std::string>>()
                                                      : std::vector<std::string>{});
-    experiment = load_experiment(config_path, overrides, registry);
+    experiment = load_experiment(config_path, overrides, model_catalog(&registry));
     method = &registry.get(experiment.method);
     run_name = vm.count("name") ? vm["name"].as<std::string>() : experiment.method + "-" + config_id(experiment);
     if (run_name.empty() || run_name.find('/') != std::string::npos || run_name == "." || run_name == "..")

@@ -1,6 +1,6 @@
-// Every `flowbp <command>` entry point. Each is implemented by the library that
-// owns the work (core, train, runner, analysis, bench) and receives the
-// arguments after the command name.
+// Every `flowbp <command>` entry point: app/cmd_<command>.cpp parses the options and
+// calls the library that owns the work (train, runner, analysis, bench, the
+// registries); each receives the arguments after the command name.
 #pragma once
 #include <string>
 #include <vector>
@@ -9,10 +9,12 @@ namespace flowbp::cli {
 
 using Args = std::vector<std::string>;
 
-int methods(const Args& args);  // app/cmd_methods.cpp
-int train(const Args& args);    // train/src/cmd_train.cpp
-int sweep(const Args& args);    // runner/cmd_sweep.cpp
-int report(const Args& args);   // analysis/cmd_report.cpp
-int bench(const Args& args);    // bench/cmd_bench.cpp
+int methods(const Args& args);    // app/cmd_methods.cpp
+int backbones(const Args& args);  // app/cmd_kinds.cpp
+int rewards(const Args& args);    // app/cmd_kinds.cpp
+int train(const Args& args);      // app/cmd_train.cpp
+int sweep(const Args& args);      // app/cmd_sweep.cpp
+int report(const Args& args);     // app/cmd_report.cpp
+int bench(const Args& args);      // app/cmd_bench.cpp
 
 }  // namespace flowbp::cli

@@ -18,6 +18,8 @@ struct Command {
 
 const Command kCommands[] = {
     {"methods", "list the loaded method plugins as the paper's Table 1", flowbp::cli::methods},
+    {"backbones", "list the backbone kinds and their settings", flowbp::cli::backbones},
+    {"rewards", "list the reward kinds and their settings", flowbp::cli::rewards},
     {"train", "run one experiment (one method, one seed) and log it to HDF5", flowbp::cli::train},
     {"sweep", "expand a TOML sweep into runs and run them robustly", flowbp::cli::sweep},
     {"report", "tables and figures from a directory of run logs", flowbp::cli::report},
@@ -27,7 +29,7 @@ const Command kCommands[] = {
 void usage(std::FILE* out) {
   std::fprintf(out, "flowbp %s: direct reward backpropagation for flow matching\n\n", flowbp::version());
   std::fprintf(out, "usage: flowbp <command> [options]    (flowbp <command> --help for its options)\n\ncommands:\n");
-  for (const auto& c : kCommands) std::fprintf(out, "  %-9s %s\n", c.name, c.summary);
+  for (const auto& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
 }
 
 }  // namespace

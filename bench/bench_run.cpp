@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 
+#include "flowbp/reward.h"
 #include "flowbp/trainer.h"
 
 namespace flowbp::bench {
@@ -11,7 +12,7 @@ namespace flowbp::bench {
 namespace {
 
 bool declares(const Method& method, const std::string& param) {
-  for (const auto& spec : method.params())
+  for (const auto& spec : method.settings())
     if (spec.name == param) return true;
   return false;
 }
@@ -34,19 +35,20 @@ Experiment bench_experiment(const Registry& registry, const BenchSettings& setti
   // full-bp is the linear-memory reference: it always backpropagates through all N steps.
   if (settings.K > 0 && method != "full-bp" && registry.has(method) && declares(registry.get(method), "K"))
     overrides.push_back(set("method.K", std::to_string(settings.K)));
-  return parse_experiment("", "command line", overrides, registry);
+  return parse_experiment("", "command line", overrides, model_catalog(&registry));
 }
 
 BenchRun::BenchRun(const Registry& registry, const BenchSettings& settings, const std::string& method, int steps)
     : experiment_(bench_experiment(registry, settings, method, steps)),
       timed_(registry.get(experiment_.method)),
       schedule_(Schedule::make(static_cast<int>(experiment_.sampling.steps), experiment_.sampling.shift)),
-      mixture_(GaussianMixture::make(experiment_.backbone)),
-      reward_(std::make_unique<ModePreferenceReward>(mixture_, experiment_.reward)),
+      toy_(ToyConfig::from(experiment_.backbone.settings)),
+      mixture_(toy_.mixture()),
+      reward_(std::make_unique<ModePreferenceReward>(mixture_, ModePreferenceConfig::from(experiment_.reward.settings))),
       conditions_(training_conditions(experiment_)) {
   at::manual_seed(settings.seed);
-  state_.model = wrap_toy(make_velocity_net(experiment_.backbone), experiment_.backbone);
-  state_.ema = wrap_toy(make_velocity_net(experiment_.backbone), experiment_.backbone);
+  state_.model = wrap_toy(make_velocity_net(toy_), toy_);
+  state_.ema = wrap_toy(make_velocity_net(toy_), toy_);
   {
     at::NoGradGuard no_grad;
     const auto from = state_.model->parameters();
@@ -64,10 +66,21 @@ BenchRun::BenchRun(const Registry& registry, const BenchSettings& settings, cons
 
 StepRecord BenchRun::step() {
   const Experiment& e = experiment_;
-  const StepContext context{timed_,      e.method_params,     schedule_,         mixture_,
-                            *reward_,    conditions_,         e.train.batch,     e.sampling.guidance,
-                            e.reward.tau, e.reward.loss_scale, e.train.max_grad_norm, e.train.ema_decay,
-                            e.train.lr};
+  StepContext context;
+  context.method = &timed_;
+  context.params = &e.method_params;
+  context.schedule = &schedule_;
+  context.latents = {{mixture_.dim}, mixture_.null_condition()};
+  const ModePreferenceReward* reward = reward_.get();
+  context.reward = [reward](const at::Tensor& x, const at::Tensor& cond) { return (*reward)(x, cond); };
+  context.conditions = &conditions_;
+  context.batch = e.train.batch;
+  context.guidance = e.sampling.guidance;
+  context.tau = e.reward.tau;
+  context.loss_scale = e.reward.loss_scale;
+  context.max_grad_norm = e.train.max_grad_norm;
+  context.ema_decay = e.train.ema_decay;
+  context.lr = e.train.lr;
   StepOutcome outcome = train_step(context, state_, ++steps_done_);
   if (!outcome.failure.empty()) throw std::runtime_error(e.method + ": " + outcome.failure);
   state_.step = steps_done_;

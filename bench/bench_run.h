@@ -11,7 +11,8 @@
 #include "flowbp/checkpoint.h"
 #include "flowbp/experiment.h"
 #include "flowbp/registry.h"
-#include "flowbp/rewards.h"
+#include "mode_preference.h"
+#include "toy_backbone.h"
 #include "flowbp/train_step.h"
 #include "timed_method.h"
 
@@ -36,6 +37,7 @@ class BenchRun {
   Experiment experiment_;
   TimedMethod timed_;
   Schedule schedule_;
+  ToyConfig toy_;
   GaussianMixture mixture_;
   std::unique_ptr<ModePreferenceReward> reward_;
   std::vector<std::int64_t> conditions_;

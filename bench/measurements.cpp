@@ -25,7 +25,7 @@ PhaseTimes phases_of(const StepRecord& r, double plan_seconds) {
   return p;
 }
 
-std::string describe_params(const ParamValues& values) {
+std::string describe_params(const SettingValues& values) {
   std::ostringstream out;
   for (const auto& [name, value] : values.all()) out << (out.tellp() > 0 ? ", " : "") << name << "=" << format_value(value);
   return out.str();
@@ -37,7 +37,7 @@ void measure_time(const Registry& registry, const BenchSettings& settings, Metho
   BenchRun run(registry, settings, m.name, settings.steps);
   m.display_name = run.method().info().display_name;
   m.params = describe_params(run.experiment().method_params);
-  ModelBound bound(run.experiment().backbone, settings.batch, settings.seed + 1);
+  ModelBound bound(ToyConfig::from(run.experiment().backbone.settings), settings.batch, settings.seed + 1);
   for (int it = 0; it < settings.warmup + settings.iters; ++it) {
     const double cpu0 = process_cpu_seconds();
     const StepRecord record = run.step();

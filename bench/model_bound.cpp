@@ -12,7 +12,7 @@ namespace flowbp::bench {
 namespace {
 }  // namespace
 
-ModelBound::ModelBound(const BackboneConfig& backbone, std::int64_t batch, std::uint64_t seed)
+ModelBound::ModelBound(const ToyConfig& backbone, std::int64_t batch, std::uint64_t seed)
     : net_(make_velocity_net(backbone)) {
   at::Generator gen = at::detail::createCPUGenerator(seed);
   x_ = at::randn({batch, backbone.dim}, gen, at::kFloat);

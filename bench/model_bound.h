@@ -5,7 +5,7 @@
 #include <ATen/ATen.h>
 
 #include "flowbp/schedule.h"
-#include "flowbp/toy_backbone.h"
+#include "toy_backbone.h"
 
 namespace flowbp::bench {
 
@@ -19,7 +19,7 @@ class ModelBound {
  public:
   // A model of the same architecture and size (its own weights, so timing it
   // leaves the trained model and its optimizer alone).
-  ModelBound(const BackboneConfig& backbone, std::int64_t batch, std::uint64_t seed);
+  ModelBound(const ToyConfig& backbone, std::int64_t batch, std::uint64_t seed);
   BoundTiming time(const Schedule& schedule, int active_forwards);
 
  private:

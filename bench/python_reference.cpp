@@ -24,7 +24,7 @@ std::string default_reference_script() {
 
 namespace {
 
-Json param_json(const ParamValue& value) {
+Json param_json(const SettingValue& value) {
   if (const auto* b = std::get_if<bool>(&value)) return Json(*b);
   if (const auto* i = std::get_if<std::int64_t>(&value)) return Json(static_cast<long long>(*i));
   if (const auto* d = std::get_if<double>(&value)) return Json(*d);
@@ -43,13 +43,14 @@ struct TempFile {
 
 Json model_spec(const Experiment& e, const ModePreferenceReward& reward) {
   Json spec = Json::object();
-  spec.set("dim", static_cast<long long>(e.backbone.dim));
-  spec.set("classes", static_cast<long long>(e.backbone.classes));
-  spec.set("hidden", static_cast<long long>(e.backbone.hidden));
-  spec.set("layers", static_cast<long long>(e.backbone.layers));
-  spec.set("time_embed", static_cast<long long>(e.backbone.time_embed));
+  const ToyConfig toy = ToyConfig::from(e.backbone.settings);
+  spec.set("dim", static_cast<long long>(toy.dim));
+  spec.set("classes", static_cast<long long>(toy.classes));
+  spec.set("hidden", static_cast<long long>(toy.hidden));
+  spec.set("layers", static_cast<long long>(toy.layers));
+  spec.set("time_embed", static_cast<long long>(toy.time_embed));
   Json r = Json::object();
-  r.set("width", e.reward.width);
+  r.set("width", reward.width());
   r.set("tau", e.reward.tau);
   r.set("loss_scale", e.reward.loss_scale);
   r.set("preferred_means", nested_list(reward.preferred_means()));
@@ -70,8 +71,8 @@ Json python_bench_spec(const Registry& registry, const BenchSettings& settings,
   for (const auto& name : methods) {
     const Experiment e = bench_experiment(registry, settings, name, settings.steps);
     if (list.items().empty()) {
-      const GaussianMixture mixture = GaussianMixture::make(e.backbone);
-      const ModePreferenceReward reward(mixture, e.reward);
+      const GaussianMixture mixture = ToyConfig::from(e.backbone.settings).mixture();
+      const ModePreferenceReward reward(mixture, ModePreferenceConfig::from(e.reward.settings));
       const Json model = model_spec(e, reward);
       for (const auto& [key, value] : model.members()) spec.set(key, value);
       spec.set("batch", static_cast<long long>(e.train.batch));

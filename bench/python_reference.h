@@ -8,7 +8,7 @@
 #include "bench_settings.h"
 #include "flowbp/experiment.h"
 #include "flowbp/registry.h"
-#include "flowbp/rewards.h"
+#include "mode_preference.h"
 #include "json.h"
 #include "measurements.h"
 

@@ -4,7 +4,7 @@
 
 namespace flowbp::bench {
 
-Plan TimedMethod::plan(const ParamValues& params, const PlanContext& ctx) const {
+Plan TimedMethod::plan(const SettingValues& params, const PlanContext& ctx) const {
   const auto start = Clock::now();
   last_ = inner_.plan(params, ctx);
   seconds_ = since(start);

@@ -10,12 +10,12 @@ class TimedMethod final : public Method {
  public:
   explicit TimedMethod(const Method& inner) : inner_(inner) {}
   MethodInfo info() const override { return inner_.info(); }
-  std::vector<ParamSpec> params() const override { return inner_.params(); }
-  void validate(const ParamValues& params, const Schedule& schedule) const override {
+  std::vector<SettingSpec> settings() const override { return inner_.settings(); }
+  void validate(const SettingValues& params, const Schedule& schedule) const override {
     inner_.validate(params, schedule);
   }
-  int max_active(const ParamValues& params, int steps) const override { return inner_.max_active(params, steps); }
-  Plan plan(const ParamValues& params, const PlanContext& ctx) const override;
+  int max_active(const SettingValues& params, int steps) const override { return inner_.max_active(params, steps); }
+  Plan plan(const SettingValues& params, const PlanContext& ctx) const override;
 
   const Plan& last_plan() const { return last_; }
   double last_plan_seconds() const { return seconds_; }

@@ -1,14 +1,15 @@
 // Loading an experiment: TOML → located entries (file positions or override
-// origins) → typed, range-checked values → the method's settings resolved by its
-// plugin → the resolved table and the typed sections.
+// origins) → typed, range-checked values of the fixed keys → the backbone and reward
+// kinds and their own settings (from the catalog) → the method's settings resolved by
+// its plugin → the resolved table and the typed sections.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
-#include <fstream>
+#include <functional>
 #include <list>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "flowbp/config_schema.h"
 #include "flowbp/did_you_mean.h"
@@ -53,8 +54,8 @@ bool is_known_section(const std::string& name) {
 std::string describe(const toml::node& node) {
   if (auto v = node.as_boolean()) return std::string("bool ") + (v->get() ? "true" : "false");
   if (auto v = node.as_integer()) return "integer " + std::to_string(v->get());
-  if (auto v = node.as_floating_point()) return "real " + format_config_value(v->get());
-  if (auto v = node.as_string()) return "string " + format_config_value(v->get());
+  if (auto v = node.as_floating_point()) return "real " + format_value(v->get());
+  if (auto v = node.as_string()) return "string " + format_value(v->get());
   if (node.is_array()) return "an array";
   if (node.is_table()) return "a table";
   return "a date/time";
@@ -68,7 +69,9 @@ void collect_file(Entries& entries) {
       throw error_at(where, section, "unknown section" + did_you_mean(section, experiment_sections()));
     const toml::table* table = node.as_table();
     if (!table) throw error_at(where, section, "expected a section [" + section + "], got " + describe(node));
-    entries.section_where[section] = where;
+    // A section's messages point at its header's first column, the '['.
+    entries.section_where[section] =
+        key.source().begin.line ? entries.source_name + ":" + std::to_string(key.source().begin.line) + ":1" : where;
     for (const auto& [name, value] : *table) {
       auto region = name.source().begin.line ? name.source() : value.source();
       entries.by_section[section][std::string(name.str())] = {&value, position(entries.source_name, region)};
@@ -105,88 +108,48 @@ void apply_overrides(Entries& entries, const std::vector<Override>& overrides) {
   }
 }
 
-ConfigValue convert(const KeySpec& spec, const Located& at) {
-  const toml::node& node = *at.node;
-  auto wrong = [&]() {
-    return error_at(at.where, spec.dotted(), "expected " + spec.expectation() + ", got " + describe(node));
-  };
-  switch (spec.type) {
-    case KeyType::Bool:
-      if (auto v = node.as_boolean()) return v->get();
-      throw wrong();
-    case KeyType::Int:
-      if (auto v = node.as_integer()) return v->get();
-      throw wrong();
-    case KeyType::Real:
-      if (auto v = node.as_floating_point()) return v->get();
-      if (auto v = node.as_integer()) return static_cast<double>(v->get());
-      throw wrong();
-    case KeyType::String:
-    case KeyType::Choice:
-      if (auto v = node.as_string()) return v->get();
-      throw wrong();
-    case KeyType::IntList: {
-      const toml::array* array = node.as_array();
-      if (!array) throw wrong();
-      std::vector<std::int64_t> out;
-      for (const auto& element : *array) {
-        auto v = element.as_integer();
-        if (!v)
-          throw error_at(at.where, spec.dotted(),
-                         "expected " + spec.expectation() + ", got an array holding " + describe(element));
-        out.push_back(v->get());
-      }
-      return out;
-    }
-  }
-  throw wrong();
+const Located* given_at(const Entries& entries, const std::string& section, const std::string& name) {
+  auto s = entries.by_section.find(section);
+  if (s == entries.by_section.end()) return nullptr;
+  auto k = s->second.find(name);
+  return k == s->second.end() ? nullptr : &k->second;
 }
 
-using Values = std::map<std::string, ConfigValue>;  // by dotted key
-
+// Where a key was written; for a key left at its default, its section's header (or the file).
 std::string where_of(const Entries& entries, const std::string& section, const std::string& name) {
-  auto s = entries.by_section.find(section);
-  if (s != entries.by_section.end()) {
-    auto k = s->second.find(name);
-    if (k != s->second.end()) return k->second.where;
-  }
+  if (const Located* at = given_at(entries, section, name)) return at->where;
   auto w = entries.section_where.find(section);
   return w != entries.section_where.end() ? w->second : entries.source_name;
 }
 
-Values resolve_sections(const Entries& entries) {
-  for (const auto& [section, keys] : entries.by_section) {
-    if (section == "method") continue;
-    for (const auto& [name, at] : keys)
-      if (!find_key_spec(section, name))
-        throw error_at(at.where, section + "." + name, "unknown key" + suggest_key(section, name));
-  }
-  Values values;
-  for (const auto& spec : experiment_schema()) {
-    ConfigValue value = spec.default_value;
-    auto s = entries.by_section.find(spec.section);
-    if (s != entries.by_section.end()) {
-      auto k = s->second.find(spec.name);
-      if (k != s->second.end()) {
-        value = convert(spec, k->second);
-        const std::string problem = spec.range_problem(value);
-        if (!problem.empty()) throw error_at(k->second.where, spec.dotted(), problem);
-      }
+// Where the key a SettingError names was written.
+std::string where_of_key(const Entries& entries, const std::string& dotted) {
+  const auto dot = dotted.find('.');
+  if (dot == std::string::npos) return entries.source_name;
+  return where_of(entries, dotted.substr(0, dot), dotted.substr(dot + 1));
+}
+
+// The TOML value as a setting value (the spec converts it to its own type), or why not.
+SettingValue value_of(const Located& at, const std::string& key, const SettingSpec* spec) {
+  const toml::node& node = *at.node;
+  if (auto v = node.as_boolean()) return v->get();
+  if (auto v = node.as_integer()) return v->get();
+  if (auto v = node.as_floating_point()) return v->get();
+  if (auto v = node.as_string()) return v->get();
+  const std::string expected = spec ? "expected " + spec->expectation() : "expected a bool, integer, real, string or array of integers";
+  if (const toml::array* array = node.as_array()) {
+    std::vector<std::int64_t> out;
+    for (const auto& element : *array) {
+      auto v = element.as_integer();
+      if (!v) throw error_at(at.where, key, expected + ", got an array holding " + describe(element));
+      out.push_back(v->get());
     }
-    values[spec.dotted()] = value;
+    return out;
   }
-  return values;
+  throw error_at(at.where, key, expected + ", got " + describe(node));
 }
 
-bool is_device_name(const std::string& s) {
-  if (s == "cpu" || s == "cuda") return true;
-  if (s.rfind("cuda:", 0) != 0 || s.size() == 5) return false;
-  for (std::size_t i = 5; i < s.size(); ++i)
-    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
-  return true;
-}
-
-// A model path as the user wrote it is relative to the experiment file's folder.
+// A path as the user wrote it is relative to the experiment file's folder.
 std::string absolute_from(const std::string& experiment_file, const std::string& path) {
   if (path.empty() || path[0] == '/') return path;
   const auto slash = experiment_file.rfind('/');
@@ -200,61 +163,124 @@ std::string absolute_from(const std::string& experiment_file, const std::string&
   return dir + "/" + rest;
 }
 
-bool given(const Entries& entries, const std::string& section, const std::string& name) {
-  auto s = entries.by_section.find(section);
-  return s != entries.by_section.end() && s->second.count(name) > 0;
-}
-
-void check_torchscript(const Entries& entries, Values& values) {
-  for (const char* key : {"velocity_model", "reward_model"}) {
-    auto& path = std::get<std::string>(values.at(std::string("backbone.") + key));
-    if (path.empty())
-      throw error_at(where_of(entries, "backbone", "kind"), std::string("backbone.") + key,
-                     "backbone.kind = \"torchscript\" needs the path of a TorchScript file (torch.jit.script(m).save(path))");
-    path = absolute_from(entries.source_name, path);
-  }
-  if (std::get<std::vector<std::int64_t>>(values.at("backbone.latent_shape")).empty())
-    throw error_at(where_of(entries, "backbone", given(entries, "backbone", "latent_shape") ? "latent_shape" : "kind"),
-                   "backbone.latent_shape",
-                   "backbone.kind = \"torchscript\" needs the shape of one sample, e.g. [4, 32, 32]");
-  const double guidance = std::get<double>(values.at("sampling.guidance"));
-  if (guidance != 1.0 && std::get<std::int64_t>(values.at("backbone.null_condition")) < 0)
-    throw error_at(where_of(entries, "sampling", "guidance"), "sampling.guidance",
-                   "guidance " + format_config_value(guidance) +
-                       " needs an unconditional branch: set backbone.null_condition to the model's null id");
-}
-
-// Checks that involve more than one key or a key's own format.
-void cross_check(const Entries& entries, Values& values) {
-  const bool scripted = std::get<std::string>(values.at("backbone.kind")) == "torchscript";
-  if (scripted) check_torchscript(entries, values);
-  const char* count_key = scripted ? "backbone.conditions" : "backbone.classes";
-  const auto classes = std::get<std::int64_t>(values.at(count_key));
-  auto& held = std::get<std::vector<std::int64_t>>(values.at("eval.held_out_conditions"));
-  if (held.empty()) {
-    for (std::int64_t c = 0; c < classes; ++c) held.push_back(c);
-  } else {
-    std::set<std::int64_t> seen;
-    const std::string where = where_of(entries, "eval", "held_out_conditions");
-    for (auto c : held) {
-      if (c >= classes)
-        throw error_at(where, "eval.held_out_conditions",
-                       "condition " + std::to_string(c) + " does not exist: " + count_key + " = " +
-                           std::to_string(classes) + " gives conditions 0.." + std::to_string(classes - 1));
-      if (!seen.insert(c).second)
-        throw error_at(where, "eval.held_out_conditions", "condition " + std::to_string(c) + " is listed twice");
+// One section's given keys against `specs`: unknown keys (`unknown` says what to add to
+// the message), types, ranges, paths; defaults filled.
+SettingValues resolve_section(const Entries& entries, const std::string& section,
+                              const std::vector<SettingSpec>& specs,
+                              const std::function<std::string(const std::string&)>& unknown) {
+  SettingValues out;
+  if (auto s = entries.by_section.find(section); s != entries.by_section.end())
+    for (const auto& [name, at] : s->second)
+      if (!find_setting(specs, name)) throw error_at(at.where, section + "." + name, unknown(name));
+  for (const auto& spec : specs) {
+    const std::string key = section + "." + spec.name;
+    SettingValue value = spec.default_value;
+    if (const Located* at = given_at(entries, section, spec.name)) {
+      auto converted = spec.convert(value_of(*at, key, &spec));
+      if (auto* problem = std::get_if<std::string>(&converted)) throw error_at(at->where, key, *problem);
+      value = std::get<SettingValue>(converted);
+      const std::string problem = spec.range_problem(value);
+      if (!problem.empty()) throw error_at(at->where, key, problem);
     }
+    if (spec.type == SettingType::Path) value = absolute_from(entries.source_name, std::get<std::string>(value));
+    out.set(spec.name, std::move(value));
   }
-  const auto& device = std::get<std::string>(values.at("train.device"));
-  if (!is_device_name(device))
-    throw error_at(where_of(entries, "train", "device"), "train.device",
-                   "'" + device + "' is not a device: expected \"cpu\", \"cuda\" or \"cuda:<index>\"" +
-                       did_you_mean(device, {"cpu", "cuda"}));
+  return out;
+}
+
+std::string unknown_fixed_key(const std::vector<SettingSpec>& specs, const std::string& name) {
+  return "unknown key" + suggest_setting(specs, name);
+}
+
+// Concatenation of two spec lists.
+std::vector<SettingSpec> joined(std::vector<SettingSpec> a, const std::vector<SettingSpec>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+// The setting of some kind that `name` names or is an alias of, or nullptr.
+const SettingSpec* named_by(const KindInfo& kind, const std::string& name) {
+  for (const auto& spec : kind.settings)
+    if (spec.name == name || std::find(spec.aliases.begin(), spec.aliases.end(), name) != spec.aliases.end())
+      return &spec;
+  return nullptr;
+}
+
+// A key of [backbone] or [reward] that the chosen kind lacks: say which kind has it, or
+// which kind of the other section (a reward's model written under [backbone]).
+std::string unknown_kind_key(const Catalog& catalog, const std::string& section, const KindInfo& kind,
+                             const std::vector<SettingSpec>& specs, const std::string& name) {
+  const bool backbone = section == "backbone";
+  for (const auto& other : backbone ? catalog.backbones() : catalog.rewards())
+    if (other.name != kind.name && find_setting(other.settings, name))
+      return "not a setting of " + section + ".kind = \"" + kind.name + "\" (it belongs to \"" + other.name +
+             "\"; `flowbp " + section + "s " + kind.name + "` lists the settings)";
+  const std::string there = backbone ? "reward" : "backbone";
+  if (suggest_setting(specs, name).empty())
+    for (const auto& other : backbone ? catalog.rewards() : catalog.backbones())
+      if (const SettingSpec* spec = named_by(other, name))
+        return "not a setting of " + section + ".kind = \"" + kind.name + "\"; it is " + there + "." + spec->name +
+               " of " + there + ".kind = \"" + other.name + "\"";
+  return "unknown key for " + section + ".kind = \"" + kind.name + "\"" + suggest_setting(specs, name);
+}
+
+// The kind named by <section>.kind (given or `fallback`), checked against the catalog.
+const KindInfo& chosen_kind(const Entries& entries, const std::string& section, const std::vector<KindInfo>& kinds,
+                            const std::vector<std::string>& names, const std::string& fallback) {
+  std::string name = fallback;
+  if (const Located* at = given_at(entries, section, "kind")) {
+    const SettingValue v = value_of(*at, section + ".kind", nullptr);
+    if (!std::holds_alternative<std::string>(v))
+      throw error_at(at->where, section + ".kind", "expected a " + section + " kind (string), got " + describe(*at->node));
+    name = std::get<std::string>(v);
+  }
+  for (const auto& k : kinds)
+    if (k.name == name) return k;
+  std::string all;
+  for (const auto& n : names) all += (all.empty() ? "" : ", ") + n;
+  throw error_at(where_of(entries, section, "kind"), section + ".kind",
+                 "'" + name + "' is not one of {" + all + "}" + did_you_mean(name, names));
+}
+
+void run_kind_check(const Entries& entries, const KindInfo& kind, const SettingValues& settings,
+                    const KindCheckContext& context) {
+  if (!kind.check) return;
+  try {
+    kind.check(settings, context);
+  } catch (const SettingError& e) {
+    throw ConfigError(where_of_key(entries, e.key()) + ": " + e.what());
+  }
+}
+
+bool is_device_name(const std::string& s) {
+  if (s == "cpu" || s == "cuda") return true;
+  if (s.rfind("cuda:", 0) != 0 || s.size() == 5) return false;
+  for (std::size_t i = 5; i < s.size(); ++i)
+    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
+  return true;
+}
+
+void check_held_out(const Entries& entries, std::vector<std::int64_t>& held, std::int64_t conditions,
+                    const std::string& count_key) {
+  if (held.empty()) {
+    for (std::int64_t c = 0; c < conditions; ++c) held.push_back(c);
+    return;
+  }
+  std::set<std::int64_t> seen;
+  const std::string where = where_of(entries, "eval", "held_out_conditions");
+  for (auto c : held) {
+    if (c >= conditions)
+      throw error_at(where, "eval.held_out_conditions",
+                     "condition " + std::to_string(c) + " does not exist: " + count_key + " gives conditions 0.." +
+                         std::to_string(conditions - 1));
+    if (!seen.insert(c).second)
+      throw error_at(where, "eval.held_out_conditions", "condition " + std::to_string(c) + " is listed twice");
+  }
 }
 
 struct MethodGiven {
   std::string name;
-  std::map<std::string, ParamValue> settings;
+  std::map<std::string, SettingValue> settings;
 };
 
 MethodGiven method_given(const Entries& entries) {
@@ -262,41 +288,20 @@ MethodGiven method_given(const Entries& entries) {
   auto s = entries.by_section.find("method");
   if (s == entries.by_section.end()) return out;
   for (const auto& [name, at] : s->second) {
-    const toml::node& node = *at.node;
+    const SettingValue v = value_of(at, "method." + name, nullptr);
     if (name == "name") {
-      auto v = node.as_string();
-      if (!v) throw error_at(at.where, "method.name", "expected a method name (string), got " + describe(node));
-      out.name = v->get();
+      if (!std::holds_alternative<std::string>(v))
+        throw error_at(at.where, "method.name", "expected a method name (string), got " + describe(*at.node));
+      out.name = std::get<std::string>(v);
       continue;
     }
-    if (auto v = node.as_boolean()) out.settings[name] = v->get();
-    else if (auto i = node.as_integer()) out.settings[name] = i->get();
-    else if (auto d = node.as_floating_point()) out.settings[name] = d->get();
-    else if (auto str = node.as_string()) out.settings[name] = str->get();
-    else throw error_at(at.where, "method." + name, "expected a bool, integer, real or string, got " + describe(node));
+    out.settings[name] = v;
   }
   return out;
 }
 
-// Plugins name the offending key at the start of their messages ("method.K: …",
-// "method.K = 9 must be …", "sampling.steps = 1: …"); that finds where the user wrote it.
-std::pair<std::string, std::string> key_named_in(const std::string& message) {
-  auto word_end = [&](std::size_t from) {
-    while (from < message.size() && (std::isalnum(static_cast<unsigned char>(message[from])) || message[from] == '_'))
-      ++from;
-    return from;
-  };
-  const std::size_t dot = word_end(0);
-  if (dot == 0 || dot >= message.size() || message[dot] != '.') return {};
-  const std::string section = message.substr(0, dot);
-  if (!is_known_section(section)) return {};
-  const std::size_t end = word_end(dot + 1);
-  if (end == dot + 1) return {};
-  return {section, message.substr(dot + 1, end - dot - 1)};
-}
-
-ParamValues resolve_method(const Entries& entries, const MethodGiven& given, const Registry& registry,
-                           std::int64_t steps, double shift) {
+SettingValues resolve_method(const Entries& entries, const MethodGiven& given, const Registry& registry,
+                             std::int64_t steps, double shift) {
   const Method* method = nullptr;
   try {
     method = &registry.get(given.name);
@@ -307,19 +312,13 @@ ParamValues resolve_method(const Entries& entries, const MethodGiven& given, con
     return resolve_method_params(*method, given.settings, static_cast<int>(steps), shift);
   } catch (const SettingError& e) {
     const std::string message = e.what();
-    const auto [section, key] = key_named_in(message);
-    // The plugin's message already names the key; a user reading it wants the place and the method.
-    const std::string where = section.empty() ? where_of(entries, "method", "name") : where_of(entries, section, key);
     const bool names_method = message.find("'" + given.name + "'") != std::string::npos;
-    throw ConfigError(where + ": " + message + (names_method ? "" : " (method '" + given.name + "')"));
+    throw ConfigError(where_of_key(entries, e.key()) + ": " + message +
+                      (names_method ? "" : " (method '" + given.name + "')"));
   }
 }
 
-ConfigValue param_to_config(const ParamValue& v) {
-  return std::visit([](const auto& x) -> ConfigValue { return x; }, v);
-}
-
-void insert_value(toml::table& table, const std::string& key, const ConfigValue& value) {
+void insert_value(toml::table& table, const std::string& key, const SettingValue& value) {
   std::visit(
       [&](const auto& v) {
         using V = std::decay_t<decltype(v)>;
@@ -334,30 +333,48 @@ void insert_value(toml::table& table, const std::string& key, const ConfigValue&
       value);
 }
 
-void fill_typed(Experiment& e, const Values& v) {
-  auto i = [&](const char* k) { return std::get<std::int64_t>(v.at(k)); };
-  auto d = [&](const char* k) { return std::get<double>(v.at(k)); };
-  auto s = [&](const char* k) { return std::get<std::string>(v.at(k)); };
-  e.backbone = {s("backbone.kind"), i("backbone.dim"), i("backbone.classes"), i("backbone.modes_per_class"),
-                d("backbone.mode_std"), i("backbone.hidden"), i("backbone.layers"), i("backbone.time_embed"),
-                i("backbone.pretrain_steps"), i("backbone.pretrain_batch"), d("backbone.pretrain_lr"),
-                d("backbone.p_uncond"), s("backbone.t_sampling"), s("backbone.cache_dir"),
-                s("backbone.velocity_model"), s("backbone.reward_model"),
-                std::get<std::vector<std::int64_t>>(v.at("backbone.latent_shape")), i("backbone.conditions"),
-                i("backbone.null_condition")};
-  e.sampling = {i("sampling.steps"), d("sampling.shift"), d("sampling.guidance")};
-  e.reward = {s("reward.kind"), d("reward.tau"), d("reward.loss_scale"), d("reward.width"),
-              d("reward.preferred_fraction")};
-  e.train = {i("train.steps"), i("train.batch"), d("train.lr"), d("train.weight_decay"),
-             d("train.max_grad_norm"), d("train.ema_decay"), i("train.seed"), i("train.eval_every"),
-             i("train.checkpoint_every"), i("train.threads"), s("train.device"), s("train.autocast"),
-             std::get<bool>(v.at("train.tf32")), i("train.dist_timeout_s")};
-  e.eval = {i("eval.steps"), i("eval.samples_per_condition"),
-            std::get<std::vector<std::int64_t>>(v.at("eval.held_out_conditions")), i("eval.noise_seed")};
+void insert_all(toml::table& table, const SettingValues& values) {
+  for (const auto& [name, value] : values.all()) insert_value(table, name, value);
+}
+
+SamplingConfig sampling_of(const SettingValues& v) {
+  SamplingConfig s;
+  s.steps = v.get_int("steps");
+  s.shift = v.get_real("shift");
+  s.guidance = v.get_real("guidance");
+  return s;
+}
+
+TrainConfig train_of(const SettingValues& v) {
+  TrainConfig t;
+  t.steps = v.get_int("steps");
+  t.batch = v.get_int("batch");
+  t.lr = v.get_real("lr");
+  t.weight_decay = v.get_real("weight_decay");
+  t.max_grad_norm = v.get_real("max_grad_norm");
+  t.ema_decay = v.get_real("ema_decay");
+  t.seed = v.get_int("seed");
+  t.eval_every = v.get_int("eval_every");
+  t.checkpoint_every = v.get_int("checkpoint_every");
+  t.threads = v.get_int("threads");
+  t.device = v.get_string("device");
+  t.autocast = v.get_string("autocast");
+  t.tf32 = v.get_bool("tf32");
+  t.dist_timeout_s = v.get_int("dist_timeout_s");
+  return t;
+}
+
+EvalConfig eval_of(const SettingValues& v) {
+  EvalConfig e;
+  e.steps = v.get_int("steps");
+  e.samples_per_condition = v.get_int("samples_per_condition");
+  e.held_out_conditions = v.get_int_list("held_out_conditions");
+  e.noise_seed = v.get_int("noise_seed");
+  return e;
 }
 
 Experiment build(const std::string& toml_text, const std::string& source_name,
-                 const std::vector<Override>& overrides, const Registry* registry) {
+                 const std::vector<Override>& overrides, const Catalog& catalog) {
   Entries entries;
   entries.source_name = source_name;
   try {
@@ -367,30 +384,83 @@ Experiment build(const std::string& toml_text, const std::string& source_name,
   }
   collect_file(entries);
   apply_overrides(entries, overrides);
-  Values values = resolve_sections(entries);
-  cross_check(entries, values);
-  const MethodGiven given = method_given(entries);
 
   Experiment e;
   e.source_path = source_name;
+  std::map<std::string, SettingValues> fixed;
+  for (const char* section : {"sampling", "train", "eval"}) {
+    const auto specs = section_keys(section);
+    fixed[section] = resolve_section(entries, section, specs,
+                                     [&](const std::string& name) { return unknown_fixed_key(specs, name); });
+  }
+  e.sampling = sampling_of(fixed["sampling"]);
+  e.train = train_of(fixed["train"]);
+  e.eval = eval_of(fixed["eval"]);
+  const KindCheckContext context{e.sampling.guidance};
+
+  // [backbone]: the kind first, then its own settings beside the common keys.
+  const auto backbone_common = section_keys("backbone");
+  const KindInfo& backbone_kind = chosen_kind(entries, "backbone", catalog.backbones(), catalog.backbone_names(),
+                                              std::get<std::string>(backbone_common.front().default_value));
+  const auto backbone_specs = joined(backbone_common, backbone_kind.settings);
+  const SettingValues backbone_all = resolve_section(entries, "backbone", backbone_specs, [&](const std::string& n) {
+    return unknown_kind_key(catalog, "backbone", backbone_kind, backbone_specs, n);
+  });
+  e.backbone.kind = backbone_kind.name;
+  e.backbone.cache_dir = backbone_all.get_string("cache_dir");
+  for (const auto& spec : backbone_kind.settings) e.backbone.settings.set(spec.name, backbone_all.all().at(spec.name));
+  run_kind_check(entries, backbone_kind, e.backbone.settings, context);
+  e.backbone.conditions = backbone_kind.conditions ? backbone_kind.conditions(e.backbone.settings) : 1;
+
+  // [reward]: its kind defaults to what the backbone kind suggests, and must score that backbone.
+  const auto reward_common = section_keys("reward");
+  const KindInfo& reward_kind =
+      chosen_kind(entries, "reward", catalog.rewards(), catalog.reward_names(), backbone_kind.default_reward);
+  if (!reward_kind.backbones.empty() &&
+      std::find(reward_kind.backbones.begin(), reward_kind.backbones.end(), backbone_kind.name) ==
+          reward_kind.backbones.end()) {
+    std::string all;
+    for (const auto& b : reward_kind.backbones) all += (all.empty() ? "" : ", ") + b;
+    throw error_at(where_of(entries, "reward", "kind"), "reward.kind",
+                   "'" + reward_kind.name + "' scores samples of backbone kind {" + all + "}, not '" +
+                       backbone_kind.name + "' (default for it: '" + backbone_kind.default_reward + "')");
+  }
+  const auto reward_specs = joined(reward_common, reward_kind.settings);
+  const SettingValues reward_all = resolve_section(entries, "reward", reward_specs, [&](const std::string& n) {
+    return unknown_kind_key(catalog, "reward", reward_kind, reward_specs, n);
+  });
+  e.reward.kind = reward_kind.name;
+  e.reward.tau = reward_all.get_real("tau");
+  e.reward.loss_scale = reward_all.get_real("loss_scale");
+  for (const auto& spec : reward_kind.settings) e.reward.settings.set(spec.name, reward_all.all().at(spec.name));
+  run_kind_check(entries, reward_kind, e.reward.settings, context);
+
+  check_held_out(entries, e.eval.held_out_conditions, e.backbone.conditions,
+                 "backbone.kind = \"" + backbone_kind.name + "\" (" + std::to_string(e.backbone.conditions) +
+                     " conditions)");
+  fixed["eval"].set("held_out_conditions", e.eval.held_out_conditions);
+  if (!is_device_name(e.train.device))
+    throw error_at(where_of(entries, "train", "device"), "train.device",
+                   "'" + e.train.device + "' is not a device: expected \"cpu\", \"cuda\" or \"cuda:<index>\"" +
+                       did_you_mean(e.train.device, {"cpu", "cuda"}));
+
+  const MethodGiven given = method_given(entries);
   e.method = given.name;
-  if (registry) {
-    e.method_params = resolve_method(entries, given, *registry, std::get<std::int64_t>(values.at("sampling.steps")),
-                                     std::get<double>(values.at("sampling.shift")));
+  if (catalog.methods()) {
+    e.method_params = resolve_method(entries, given, *catalog.methods(), e.sampling.steps, e.sampling.shift);
   } else {
     e.method_checked = false;
     for (const auto& [k, v] : given.settings) e.method_params.set(k, v);
   }
-  fill_typed(e, values);
 
   for (const auto& section : experiment_sections()) e.resolved.insert_or_assign(section, toml::table{});
-  for (const auto& [dotted, value] : values) {
-    const auto dot = dotted.find('.');
-    insert_value(*e.resolved[dotted.substr(0, dot)].as_table(), dotted.substr(dot + 1), value);
-  }
+  insert_all(*e.resolved["backbone"].as_table(), backbone_all);
+  insert_all(*e.resolved["reward"].as_table(), reward_all);
+  insert_value(*e.resolved["reward"].as_table(), "kind", e.reward.kind);
+  for (const auto& [section, values] : fixed) insert_all(*e.resolved[section].as_table(), values);
   toml::table& method = *e.resolved["method"].as_table();
   method.insert_or_assign("name", e.method);
-  for (const auto& [k, v] : e.method_params.all()) insert_value(method, k, param_to_config(v));
+  insert_all(method, e.method_params);
   return e;
 }
 
@@ -406,22 +476,13 @@ std::string read_experiment_file(const std::string& path) {
 
 }  // namespace
 
-std::int64_t condition_count(const BackboneConfig& backbone) {
-  return backbone.kind == "torchscript" ? backbone.conditions : backbone.classes;
-}
-
 Experiment parse_experiment(const std::string& toml_text, const std::string& source_name,
-                            const std::vector<Override>& overrides, const Registry& registry) {
-  return build(toml_text, source_name, overrides, &registry);
+                            const std::vector<Override>& overrides, const Catalog& catalog) {
+  return build(toml_text, source_name, overrides, catalog);
 }
 
-Experiment load_experiment(const std::string& path, const std::vector<Override>& overrides,
-                           const Registry& registry) {
-  return build(read_experiment_file(path), path, overrides, &registry);
-}
-
-Experiment load_experiment_unchecked(const std::string& path, const std::vector<Override>& overrides) {
-  return build(read_experiment_file(path), path, overrides, nullptr);
+Experiment load_experiment(const std::string& path, const std::vector<Override>& overrides, const Catalog& catalog) {
+  return build(read_experiment_file(path), path, overrides, catalog);
 }
 
 }  // namespace flowbp

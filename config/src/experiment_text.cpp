@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "flowbp/config_schema.h"
 #include "flowbp/experiment.h"
 
 namespace flowbp {
@@ -18,7 +17,7 @@ std::string trim(const std::string& s) {
   return s.substr(first, s.find_last_not_of(" \t") - first + 1);
 }
 
-ConfigValue to_config_value(const toml::node& node, const std::string& key) {
+SettingValue to_setting_value(const toml::node& node, const std::string& key) {
   if (auto v = node.as_boolean()) return v->get();
   if (auto v = node.as_integer()) return v->get();
   if (auto v = node.as_floating_point()) return v->get();
@@ -43,7 +42,7 @@ bool is_bare_key(const std::string& key) {
 }
 
 std::string key_text(const std::string& key) {
-  return is_bare_key(key) ? key : format_config_value(key);
+  return is_bare_key(key) ? key : format_value(key);
 }
 
 }  // namespace
@@ -67,7 +66,7 @@ std::string resolved_toml(const Experiment& experiment) {
     out += "[" + key_text(section) + "]\n";
     for (const auto& [key, node] : *table) {
       const std::string name(key.str());
-      out += key_text(name) + " = " + format_config_value(to_config_value(node, section + "." + name)) + "\n";
+      out += key_text(name) + " = " + format_value(to_setting_value(node, section + "." + name)) + "\n";
     }
   }
   return out;
@@ -85,19 +84,19 @@ std::string config_id(const Experiment& experiment) {
   return std::string(buf, 12);
 }
 
-std::vector<std::pair<std::string, ParamValue>> Experiment::leaves() const {
-  std::vector<std::pair<std::string, ParamValue>> out;
+std::vector<std::pair<std::string, SettingValue>> Experiment::leaves() const {
+  std::vector<std::pair<std::string, SettingValue>> out;
   for (const auto& [section_key, section_node] : resolved) {
     const std::string section(section_key.str());
     const toml::table* table = section_node.as_table();
     if (!table) continue;
     for (const auto& [key, node] : *table) {
       const std::string dotted = section + "." + std::string(key.str());
-      ConfigValue v = to_config_value(node, dotted);
-      ParamValue attr = std::visit(
-          [&](const auto& x) -> ParamValue {
+      SettingValue v = to_setting_value(node, dotted);
+      SettingValue attr = std::visit(
+          [&](const auto& x) -> SettingValue {
             using V = std::decay_t<decltype(x)>;
-            if constexpr (std::is_same_v<V, std::vector<std::int64_t>>) return format_config_value(x);
+            if constexpr (std::is_same_v<V, std::vector<std::int64_t>>) return format_value(x);
             else return x;
           },
           v);

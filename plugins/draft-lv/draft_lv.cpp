@@ -18,16 +18,16 @@ class DraftLv final : public Method {
             {"posterior mean, M re-noised extra targets", "{1}", "Tweedie t_1", "none"}};
   }
 
-  std::vector<ParamSpec> params() const override {
-    return {ParamSpec::integer("M", 2, 0, 64,
+  std::vector<SettingSpec> settings() const override {
+    return {SettingSpec::integer("M", 2, 0, 64,
                                "extra targets x^(m) = (1 - t_1) sg(x0^(0)) + t_1 eps_m, each denoised in one step")};
   }
 
   // The active set is {1}; the M re-noised programs re-forward index 1 again on
   // other inputs, which counts in active_forwards, not in |A|.
-  int max_active(const ParamValues& /*params*/, int /*steps*/) const override { return 1; }
+  int max_active(const SettingValues& /*params*/, int /*steps*/) const override { return 1; }
 
-  Plan plan(const ParamValues& params, const PlanContext& ctx) const override {
+  Plan plan(const SettingValues& params, const PlanContext& ctx) const override {
     const double t1 = ctx.schedule.t[1];
     Plan plan;
     Program first = plan_builders::cached_program(1);

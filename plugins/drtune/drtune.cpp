@@ -11,7 +11,7 @@ namespace {
 
 using namespace flowbp;
 
-int stop_window(const ParamValues& params, int steps) {
+int stop_window(const SettingValues& params, int steps) {
   const int w = static_cast<int>(std::ceil(params.get_real("early_stop_ratio") * steps - 1e-9));
   return std::clamp(w, 1, steps - 1);
 }
@@ -38,30 +38,30 @@ class DrTune final : public Method {
             {"posterior mean at stop index m", "K train steps + m", "Euler on A, Tweedie t_m", "none"}};
   }
 
-  std::vector<ParamSpec> params() const override {
-    return {ParamSpec::integer("K", 3, 1, std::nullopt, "number of train steps evenly spaced over {m+1..N}"),
-            ParamSpec::real("early_stop_ratio", 0.4, 0.0, 1.0, "stop index m ~ U{1..ceil(ratio N)}"),
-            ParamSpec::choice("reward_input", "posterior_mean", {"posterior_mean", "endpoint_reconstruction"},
+  std::vector<SettingSpec> settings() const override {
+    return {SettingSpec::integer("K", 3, 1, std::nullopt, "number of train steps evenly spaced over {m+1..N}"),
+            SettingSpec::real("early_stop_ratio", 0.4, 0.0, 1.0, "stop index m ~ U{1..ceil(ratio N)}"),
+            SettingSpec::choice("reward_input", "posterior_mean", {"posterior_mean", "endpoint_reconstruction"},
                               "posterior_mean: x_m-tilde - t_m v(x_m); endpoint_reconstruction: Euler replay to "
                               "x_0 with actives A and m (Table 4 ablation)")};
   }
 
-  void validate(const ParamValues& params, const Schedule& schedule) const override {
+  void validate(const SettingValues& params, const Schedule& schedule) const override {
     const int steps = schedule.steps();
-    if (steps < 2) throw SettingError("sampling.steps = " + std::to_string(steps) + ": DRTune needs N >= 2");
+    if (steps < 2) throw SettingError("sampling.steps", "sampling.steps = " + std::to_string(steps) + ": DRTune needs N >= 2");
     const auto k = params.get_int("K");
     if (k > steps - 1)
-      throw SettingError("method.K = " + std::to_string(k) + " must be <= N - 1 = " + std::to_string(steps - 1) +
+      throw SettingError("method.K", "method.K = " + std::to_string(k) + " must be <= N - 1 = " + std::to_string(steps - 1) +
                          " (train steps lie above the stop index m >= 1)");
     if (!(params.get_real("early_stop_ratio") > 0))
-      throw SettingError("method.early_stop_ratio = 0 must be > 0 (the stop index is drawn from U{1..ceil(ratio N)})");
+      throw SettingError("method.early_stop_ratio", "method.early_stop_ratio = 0 must be > 0 (the stop index is drawn from U{1..ceil(ratio N)})");
   }
 
-  int max_active(const ParamValues& params, int steps) const override {
+  int max_active(const SettingValues& params, int steps) const override {
     return std::min(static_cast<int>(params.get_int("K")), steps - 1) + 1;
   }
 
-  Plan plan(const ParamValues& params, const PlanContext& ctx) const override {
+  Plan plan(const SettingValues& params, const PlanContext& ctx) const override {
     const int n = ctx.steps();
     const int m = uniform_int(ctx.rng, 1, stop_window(params, n));
     std::vector<int> active = train_steps(n, m, static_cast<int>(params.get_int("K")), ctx.rng);

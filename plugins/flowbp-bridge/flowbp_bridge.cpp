@@ -21,31 +21,31 @@ class FlowbpBridge final : public Method {
              "reconstruction, beta"}};
   }
 
-  std::vector<ParamSpec> params() const override {
-    std::vector<ParamSpec> specs = {
-        ParamSpec::integer("K", 8, 2, std::nullopt,
+  std::vector<SettingSpec> settings() const override {
+    std::vector<SettingSpec> specs = {
+        SettingSpec::integer("K", 8, 2, std::nullopt,
                            "active budget over both segments (the authors' code defaults to 4)"),
         common_params::late_bias_gamma(2.0),
         common_params::beta(0.3),
         common_params::grad_rescale_strength(),
-        ParamSpec::choice("grad_rescale_scope", "surrogate", {"surrogate", "segment"},
+        SettingSpec::choice("grad_rescale_scope", "surrogate", {"surrogate", "segment"},
                           "surrogate: one rho over all N steps (the authors' code, METHODS.md); segment: one rho "
                           "per segment (the paper's text)")};
     common_params::append(specs, common_params::leap_sampling());
     return specs;
   }
 
-  void validate(const ParamValues& params, const Schedule& schedule) const override {
+  void validate(const SettingValues& params, const Schedule& schedule) const override {
     const int steps = schedule.steps();
     common_params::validate_leap(params, steps);
     common_params::require_at_most(params, "K", steps, "N");
   }
 
-  int max_active(const ParamValues& params, int /*steps*/) const override {
+  int max_active(const SettingValues& params, int /*steps*/) const override {
     return static_cast<int>(params.get_int("K"));
   }
 
-  Plan plan(const ParamValues& params, const PlanContext& ctx) const override {
+  Plan plan(const SettingValues& params, const PlanContext& ctx) const override {
     const int n = ctx.steps();
     const int s = common_params::sample_leap(params, ctx).s;  // j = N: only the split point is used
     const double gamma = params.get_real("late_bias_gamma");

@@ -57,7 +57,7 @@ void refuse_negative(const Leap& leap, int points) {
     msg << "method.P = " << points << ": negative Lagrange weight " << leap.weights[p] << " at index "
         << leap.supports[p] << " of the leap " << leap.from << " -> " << leap.to
         << "; lower method.P, change the leap range, or set method.negative_weights = \"reduce\" or \"allow\"";
-    throw SettingError(msg.str());
+    throw SettingError("method.P", msg.str());
   }
 }
 
@@ -71,15 +71,15 @@ class FlowbpLagrange final : public Method {
             {"endpoint connector", "<= K supports (anchors j, s always)", "Lagrange quadrature", "connector, beta"}};
   }
 
-  std::vector<ParamSpec> params() const override {
-    std::vector<ParamSpec> specs = {
-        ParamSpec::integer("P", 3, 1, 16, "supports per leap, spread evenly with both ends included; 1 is LeapAlign"),
-        ParamSpec::integer("K", 4, 2, std::nullopt, "active-support budget over both leaps (anchors j, s included)"),
-        ParamSpec::real("support_scale", 0.5, 0.0, 1.0, "lambda: extra gradient scale of non-anchor active supports"),
+  std::vector<SettingSpec> settings() const override {
+    std::vector<SettingSpec> specs = {
+        SettingSpec::integer("P", 3, 1, 16, "supports per leap, spread evenly with both ends included; 1 is LeapAlign"),
+        SettingSpec::integer("K", 4, 2, std::nullopt, "active-support budget over both leaps (anchors j, s included)"),
+        SettingSpec::real("support_scale", 0.5, 0.0, 1.0, "lambda: extra gradient scale of non-anchor active supports"),
         common_params::beta(0.3),
-        ParamSpec::choice("weights", "lagrange", {"lagrange", "uniform"},
+        SettingSpec::choice("weights", "lagrange", {"lagrange", "uniform"},
                           "lagrange: integrated Lagrange basis (Eq. 15-16); uniform: equal coefficients (Fig. 4 control)"),
-        ParamSpec::choice("negative_weights", "error", {"error", "reduce", "allow"},
+        SettingSpec::choice("negative_weights", "error", {"error", "reduce", "allow"},
                           "a leap whose Lagrange weights go negative (short leaps on a shifted schedule, large P): "
                           "refuse it, drop to fewer supports for that leap until none is negative, or use it as it is"),
         common_params::grad_rescale_strength()};
@@ -88,7 +88,7 @@ class FlowbpLagrange final : public Method {
     return specs;
   }
 
-  void validate(const ParamValues& params, const Schedule& schedule) const override {
+  void validate(const SettingValues& params, const Schedule& schedule) const override {
     const int steps = schedule.steps();
     common_params::validate_leap(params, steps);
     if (params.get_choice("negative_weights") != "error" || params.get_choice("weights") != "lagrange") return;
@@ -116,12 +116,12 @@ class FlowbpLagrange final : public Method {
       }
   }
 
-  int max_active(const ParamValues& params, int /*steps*/) const override {
+  int max_active(const SettingValues& params, int /*steps*/) const override {
     const int points = static_cast<int>(params.get_int("P"));
     return std::min(static_cast<int>(params.get_int("K")), 2 * points);
   }
 
-  Plan plan(const ParamValues& params, const PlanContext& ctx) const override {
+  Plan plan(const SettingValues& params, const PlanContext& ctx) const override {
     const int points = static_cast<int>(params.get_int("P"));
     const bool lagrange = params.get_choice("weights") == "lagrange";
     const LeapIndices leap = common_params::sample_leap(params, ctx);

@@ -19,21 +19,21 @@ class FlowbpSparse final : public Method {
             {"Euler reconstruction", "K late-biased over {1..N}", "Euler", "none"}};
   }
 
-  std::vector<ParamSpec> params() const override {
-    return {ParamSpec::integer("K", 6, 1, std::nullopt, "number of active (re-forwarded) steps"),
+  std::vector<SettingSpec> settings() const override {
+    return {SettingSpec::integer("K", 6, 1, std::nullopt, "number of active (re-forwarded) steps"),
             common_params::late_bias_gamma(1.0), common_params::grad_rescale_strength()};
   }
 
-  void validate(const ParamValues& params, const Schedule& schedule) const override {
+  void validate(const SettingValues& params, const Schedule& schedule) const override {
     const int steps = schedule.steps();
     common_params::require_at_most(params, "K", steps, "N");
   }
 
-  int max_active(const ParamValues& params, int /*steps*/) const override {
+  int max_active(const SettingValues& params, int /*steps*/) const override {
     return static_cast<int>(params.get_int("K"));
   }
 
-  Plan plan(const ParamValues& params, const PlanContext& ctx) const override {
+  Plan plan(const SettingValues& params, const PlanContext& ctx) const override {
     const int n = ctx.steps();
     const std::vector<int> active = sample_late_biased(ctx.schedule, 1, n, static_cast<int>(params.get_int("K")),
                                                        params.get_real("late_bias_gamma"), ctx.rng);

@@ -10,7 +10,7 @@ namespace {
 
 using namespace flowbp;
 
-int depth(const ParamValues& params, int steps) {
+int depth(const SettingValues& params, int steps) {
   const auto k = params.get_int("K");
   return k < 0 ? steps : static_cast<int>(k);
 }
@@ -24,20 +24,20 @@ class FullBp final : public Method {
             {"rollout endpoint", "last K steps {1..K}", "Euler", "chained, K - 1 Jacobians"}};
   }
 
-  std::vector<ParamSpec> params() const override {
-    return {ParamSpec::integer("K", -1, -1, std::nullopt, "steps backpropagated through; -1 means all N")};
+  std::vector<SettingSpec> settings() const override {
+    return {SettingSpec::integer("K", -1, -1, std::nullopt, "steps backpropagated through; -1 means all N")};
   }
 
-  void validate(const ParamValues& params, const Schedule& schedule) const override {
+  void validate(const SettingValues& params, const Schedule& schedule) const override {
     const int steps = schedule.steps();
     const auto k = params.get_int("K");
-    if (k == 0) throw SettingError("method.K = 0 must be >= 1 (or -1 for all N steps)");
+    if (k == 0) throw SettingError("method.K", "method.K = 0 must be >= 1 (or -1 for all N steps)");
     common_params::require_at_most(params, "K", steps, "N");
   }
 
-  int max_active(const ParamValues& params, int steps) const override { return depth(params, steps); }
+  int max_active(const SettingValues& params, int steps) const override { return depth(params, steps); }
 
-  Plan plan(const ParamValues& params, const PlanContext& ctx) const override {
+  Plan plan(const SettingValues& params, const PlanContext& ctx) const override {
     const int k = depth(params, ctx.steps());
     std::vector<int> all;
     for (int i = k; i >= 1; --i) all.push_back(i);

@@ -18,20 +18,20 @@ class LeapAlign final : public Method {
              "connector, beta"}};
   }
 
-  std::vector<ParamSpec> params() const override {
-    std::vector<ParamSpec> specs = {common_params::beta(0.3)};
+  std::vector<SettingSpec> settings() const override {
+    std::vector<SettingSpec> specs = {common_params::beta(0.3)};
     common_params::append(specs, common_params::leap_sampling());
     common_params::append(specs, common_params::connector_weighting());
     return specs;
   }
 
-  void validate(const ParamValues& params, const Schedule& schedule) const override {
+  void validate(const SettingValues& params, const Schedule& schedule) const override {
     common_params::validate_leap(params, schedule.steps());
   }
 
-  int max_active(const ParamValues& /*params*/, int /*steps*/) const override { return 2; }
+  int max_active(const SettingValues& /*params*/, int /*steps*/) const override { return 2; }
 
-  Plan plan(const ParamValues& params, const PlanContext& ctx) const override {
+  Plan plan(const SettingValues& params, const PlanContext& ctx) const override {
     const auto& t = ctx.schedule.t;
     const LeapIndices leap = common_params::sample_leap(params, ctx);
     Program program = plan_builders::cached_program(leap.j);

@@ -11,7 +11,7 @@ namespace {
 
 using namespace flowbp;
 
-int window(const ParamValues& params, int steps) {
+int window(const SettingValues& params, int steps) {
   const auto w = params.get_int("W");
   return w < 0 ? static_cast<int>(std::ceil(steps / 4.0)) : static_cast<int>(w);
 }
@@ -25,24 +25,24 @@ class Refl final : public Method {
             {"posterior mean x0^(k)", "{k}, k ~ U{1..W}", "Tweedie t_k", "none"}};
   }
 
-  std::vector<ParamSpec> params() const override {
-    return {ParamSpec::integer("W", -1, -1, std::nullopt,
+  std::vector<SettingSpec> settings() const override {
+    return {SettingSpec::integer("W", -1, -1, std::nullopt,
                                "last-step window: k ~ U{1..W}; -1 means ceil(N/4) (the original: last 10 of 40)"),
-            ParamSpec::choice("reward_input", "posterior_mean", {"posterior_mean", "endpoint_reconstruction"},
+            SettingSpec::choice("reward_input", "posterior_mean", {"posterior_mean", "endpoint_reconstruction"},
                               "posterior_mean: reward on x_k - t_k v(x_k); endpoint_reconstruction: Euler replay "
                               "of the whole rollout with only k active (Table 4 ablation)")};
   }
 
-  void validate(const ParamValues& params, const Schedule& schedule) const override {
+  void validate(const SettingValues& params, const Schedule& schedule) const override {
     const int steps = schedule.steps();
     const auto w = params.get_int("W");
-    if (w == 0) throw SettingError("method.W = 0 must be >= 1 (or -1 for ceil(N/4))");
+    if (w == 0) throw SettingError("method.W", "method.W = 0 must be >= 1 (or -1 for ceil(N/4))");
     common_params::require_at_most(params, "W", steps, "N");
   }
 
-  int max_active(const ParamValues& /*params*/, int /*steps*/) const override { return 1; }
+  int max_active(const SettingValues& /*params*/, int /*steps*/) const override { return 1; }
 
-  Plan plan(const ParamValues& params, const PlanContext& ctx) const override {
+  Plan plan(const SettingValues& params, const PlanContext& ctx) const override {
     const int k = uniform_int(ctx.rng, 1, window(params, ctx.steps()));
     Plan plan;
     if (params.get_choice("reward_input") == "posterior_mean") {

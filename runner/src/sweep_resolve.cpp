@@ -49,7 +49,7 @@ class Problems {
 
 std::vector<std::string> param_names(const Method& method) {
   std::vector<std::string> names;
-  for (const auto& p : method.params()) names.push_back(p.name);
+  for (const auto& p : method.settings()) names.push_back(p.name);
   return names;
 }
 
@@ -131,7 +131,10 @@ std::string readable_run_label(const std::string& method,
   return out;
 }
 
-std::vector<SweepRun> resolve_sweep(const SweepSpec& spec, const Registry& registry) {
+std::vector<SweepRun> resolve_sweep(const SweepSpec& spec, const Catalog& catalog) {
+  if (!catalog.methods()) throw std::logic_error("resolve_sweep needs a catalog with the method plugins");
+  const Registry& registry = *catalog.methods();
+  const Catalog unchecked(nullptr, catalog.backbones(), catalog.rewards());
   Problems problems;
   check_method_overrides(spec, registry, problems);
 
@@ -151,7 +154,7 @@ std::vector<SweepRun> resolve_sweep(const SweepSpec& spec, const Registry& regis
     try {
       std::vector<Override> all = common;
       all.insert(all.end(), axis_overrides.begin(), axis_overrides.end());
-      run.method = load_experiment_unchecked(spec.base_path, all).method;
+      run.method = load_experiment(spec.base_path, all, unchecked).method;
     } catch (const std::exception& e) {
       problems.add(e.what(), who);
       continue;
@@ -188,7 +191,7 @@ std::vector<SweepRun> resolve_sweep(const SweepSpec& spec, const Registry& regis
       for (const auto& s : it->second) run.overrides.push_back(to_override(s));
     run.overrides.insert(run.overrides.end(), axis_overrides.begin(), axis_overrides.end());
     try {
-      const Experiment experiment = load_experiment(spec.base_path, run.overrides, registry);
+      const Experiment experiment = load_experiment(spec.base_path, run.overrides, catalog);
       run.resolved_toml = resolved_toml(experiment);
       run.id = config_id(experiment);
       run.threads = static_cast<int>(std::max<std::int64_t>(1, experiment.train.threads));

@@ -8,6 +8,7 @@
 
 #include "flowbp/config_schema.h"
 #include "flowbp/did_you_mean.h"
+#include "flowbp/files.h"
 #include "flowbp/sweep.h"
 #include "toml_text.h"
 
@@ -28,7 +29,7 @@ struct Leaf {
 
 class Parser {
  public:
-  Parser(std::string file) : file_(std::move(file)) {}
+  Parser(std::string file, const Catalog& catalog) : file_(std::move(file)), catalog_(catalog) {}
 
   SweepSpec parse(const toml::table& root, const std::string& path) {
     SweepSpec spec;
@@ -169,7 +170,9 @@ class Parser {
     const std::vector<std::string> sections = experiment_sections();
     if (dot == std::string::npos) {
       std::vector<std::string> dotted;
-      for (const auto& spec : experiment_schema()) dotted.push_back(spec.dotted());
+      for (const auto& section : sections)
+        if (section != "method")
+          for (const auto& spec : possible_keys(section, catalog_)) dotted.push_back(section + "." + spec.name);
       problem(*leaf.node, key, "not a dotted experiment key (section.key)" + did_you_mean(key, dotted));
       return false;
     }
@@ -185,9 +188,9 @@ class Parser {
       }
       return true;
     }
-    if (!find_key_spec(section, name)) {
-      problem(*leaf.node, key, "unknown key '" + name + "' in [" + section + "]" +
-                                   did_you_mean(name, key_names(section)));
+    const std::vector<SettingSpec> keys = possible_keys(section, catalog_);
+    if (!find_setting(keys, name)) {
+      problem(*leaf.node, key, "unknown key '" + name + "' in [" + section + "]" + suggest_setting(keys, name));
       return false;
     }
     return true;
@@ -393,11 +396,12 @@ class Parser {
 
   std::string file_;
   std::vector<std::string> problems_;
+  const Catalog& catalog_;
 };
 
 }  // namespace
 
-SweepSpec parse_sweep(const std::string& toml_text, const std::string& source_name) {
+SweepSpec parse_sweep(const std::string& toml_text, const std::string& source_name, const Catalog& catalog) {
   toml::table root;
   try {
     root = toml::parse(toml_text, source_name);
@@ -406,18 +410,21 @@ SweepSpec parse_sweep(const std::string& toml_text, const std::string& source_na
     throw SweepError(source_name + ":" + std::to_string(b.line) + ":" + std::to_string(b.column) +
                      ": malformed TOML: " + std::string(e.description()));
   }
-  Parser parser(source_name);
+  Parser parser(source_name, catalog);
   SweepSpec spec = parser.parse(root, source_name);
   parser.throw_if_problems();
   return spec;
 }
 
-SweepSpec parse_sweep_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw SweepError(path + ": cannot open the sweep file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_sweep(text.str(), path);
+SweepSpec parse_sweep_file(const std::string& path, const Catalog& catalog) {
+  if (is_directory(path)) throw SweepError(path + ": is a directory; give the sweep's .toml file (e.g. sweeps/quick.toml)");
+  std::string text;
+  try {
+    text = read_file(path);
+  } catch (const std::runtime_error&) {
+    throw SweepError(path + ": cannot open the sweep file");
+  }
+  return parse_sweep(text, path, catalog);
 }
 
 std::vector<Variant> expand_axes(const SweepSpec& spec) {

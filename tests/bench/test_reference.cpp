@@ -29,7 +29,7 @@ Json plan_json(const Plan& plan) {
   return o;
 }
 
-Json method_json(const std::string& name, const ParamValues& values) {
+Json method_json(const std::string& name, const SettingValues& values) {
   Json m = Json::object();
   m.set("name", name);
   for (const auto& [key, value] : values.all()) {
@@ -59,8 +59,9 @@ EngineCase engine_case(const Registry& registry, const std::string& method, std:
   ToyVelocityNet& net = toy_net(*run.state().model);
 
   at::Generator gen = at::detail::createCPUGenerator(seed);
-  const at::Tensor noise = at::randn({s.batch, e.backbone.dim}, gen, at::kFloat);
-  const at::Tensor cond = at::randint(e.backbone.classes, {s.batch}, gen, at::kLong);
+  const ToyConfig toy = ToyConfig::from(e.backbone.settings);
+  const at::Tensor noise = at::randn({s.batch, toy.dim}, gen, at::kFloat);
+  const at::Tensor cond = at::randint(toy.classes, {s.batch}, gen, at::kLong);
   const VelocityFn velocity = [&](const at::Tensor& x, double t) { return net->forward(x, t, cond); };
   const Rollout rollout = cached_rollout(velocity, noise, run.schedule());
   std::mt19937_64 index_rng(seed);

@@ -11,7 +11,7 @@ using config_test::parse;
 
 namespace {
 
-const ParamValue* leaf(const std::vector<std::pair<std::string, ParamValue>>& leaves, const std::string& key) {
+const SettingValue* leaf(const std::vector<std::pair<std::string, SettingValue>>& leaves, const std::string& key) {
   for (const auto& [k, v] : leaves)
     if (k == key) return &v;
   return nullptr;
@@ -22,16 +22,21 @@ const ParamValue* leaf(const std::vector<std::pair<std::string, ParamValue>>& le
 TEST_CASE("an empty file resolves to every documented default") {
   const Experiment e = parse("");
   const auto leaves = e.leaves();
-  for (const auto& spec : experiment_schema()) {
-    CAPTURE(spec.dotted());
-    const ParamValue* v = leaf(leaves, spec.dotted());
+  std::vector<SectionKey> keys = experiment_schema();
+  for (const auto& spec : backbone_kind("toy-gmm").info().settings) keys.push_back({"backbone", spec});
+  for (const auto& spec : reward_kind("mode-preference").info().settings) keys.push_back({"reward", spec});
+  for (const auto& key : keys) {
+    const SettingSpec& spec = key.spec;
+    CAPTURE(key.dotted());
+    const SettingValue* v = leaf(leaves, key.dotted());
     REQUIRE(v != nullptr);
-    if (spec.type == KeyType::IntList) {
-      // held_out_conditions: all classes; latent_shape: only the TorchScript backbone's
-      CHECK(std::get<std::string>(*v) == (spec.name == "latent_shape" ? "[]" : "[0, 1, 2, 3]"));
+    if (spec.type == SettingType::IntList) {
+      CHECK(std::get<std::string>(*v) == "[0, 1, 2, 3]");  // held_out_conditions: all classes
+    } else if (key.dotted() == "reward.kind") {
+      CHECK(std::get<std::string>(*v) == "mode-preference");  // the toy's default reward
     } else {
-      const ParamValue expected =
-          std::visit([](const auto& d) -> ParamValue {
+      const SettingValue expected =
+          std::visit([](const auto& d) -> SettingValue {
             if constexpr (std::is_same_v<std::decay_t<decltype(d)>, std::vector<std::int64_t>>) return std::string();
             else return d;
           }, spec.default_value);
@@ -40,12 +45,14 @@ TEST_CASE("an empty file resolves to every documented default") {
   }
   CHECK(e.method == "flowbp-lagrange");
   CHECK(e.backbone.kind == "toy-gmm");
-  CHECK(e.backbone.dim == 2);
-  CHECK(e.backbone.mode_std == doctest::Approx(0.15));
+  CHECK(e.backbone.settings.get_int("dim") == 2);
+  CHECK(e.backbone.settings.get_real("mode_std") == doctest::Approx(0.15));
+  CHECK(e.backbone.conditions == 4);
   CHECK(e.backbone.cache_dir.empty());
   CHECK(e.sampling.steps == 25);
   CHECK(e.reward.tau == doctest::Approx(0.9));
-  CHECK(e.reward.preferred_fraction == doctest::Approx(0.5));
+  CHECK(e.reward.kind == "mode-preference");
+  CHECK(e.reward.settings.get_real("preferred_fraction") == doctest::Approx(0.5));
   CHECK(e.train.lr == doctest::Approx(1e-3));
   CHECK(e.train.seed == 42);
   CHECK(e.train.device == "cpu");
@@ -69,8 +76,8 @@ device = "cuda:1"
 [eval]
 held_out_conditions = [5, 1]
 )");
-  CHECK(e.backbone.dim == 3);
-  CHECK(e.backbone.t_sampling == "logit_normal");
+  CHECK(e.backbone.settings.get_int("dim") == 3);
+  CHECK(e.backbone.settings.get_string("t_sampling") == "logit_normal");
   CHECK(e.sampling.steps == 10);
   CHECK(e.sampling.guidance == 2.0);  // an integer is accepted for a real key
   CHECK(e.train.lr == 3e-4);
@@ -99,7 +106,7 @@ TEST_CASE("resolved_toml is canonical: equal configurations give equal text and 
 
   const std::string text = resolved_toml(a);
   // Sections and keys sorted, one spelling per value.
-  CHECK(text.rfind("[backbone]\ncache_dir = \"\"\nclasses = 4\nconditions = 1\ndim = 2\n", 0) == 0);
+  CHECK(text.rfind("[backbone]\ncache_dir = \"\"\nclasses = 4\ndim = 2\nhidden = 128\nkind = \"toy-gmm\"\n", 0) == 0);
   CHECK(text.find("\n[eval]\n") < text.find("\n[method]\n"));
   CHECK(text.find("\n[method]\n") < text.find("\n[reward]\n"));
   CHECK(text.find("lr = 0.001\n") != std::string::npos);
@@ -129,7 +136,7 @@ TEST_CASE("overrides are applied after parsing and validated the same way") {
                               parse_override("backbone.cache_dir=/tmp/cache dir", "--set")});
   CHECK(e.train.lr == 3e-4);
   CHECK(e.sampling.steps == 12);
-  CHECK(e.backbone.t_sampling == "logit_normal");  // bare words read as strings
+  CHECK(e.backbone.settings.get_string("t_sampling") == "logit_normal");  // bare words read as strings
   CHECK(e.eval.held_out_conditions == std::vector<std::int64_t>{1, 3});
   CHECK(e.backbone.cache_dir == "/tmp/cache dir");
   // The later override wins.

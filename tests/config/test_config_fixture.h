@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "flowbp/experiment.h"
+#include "flowbp/reward.h"
 
 #ifndef FLOWBP_TEST_PLUGINS
 #define FLOWBP_TEST_PLUGINS ""
@@ -36,6 +37,18 @@ inline const flowbp::Registry& registry() {
 
 inline bool have(const std::string& method) { return registry().has(method); }
 
+// The real backbone and reward kinds with the plugins above.
+inline const flowbp::Catalog& catalog() {
+  static const flowbp::Catalog all = flowbp::model_catalog(&registry());
+  return all;
+}
+
+// The same kinds, method settings unchecked.
+inline const flowbp::Catalog& catalog_without_methods() {
+  static const flowbp::Catalog all = flowbp::model_catalog(nullptr);
+  return all;
+}
+
 inline std::string temp_dir() {
   static const std::string dir = [] {
     char templ[] = "/tmp/flowbp-config-test-XXXXXX";
@@ -61,14 +74,14 @@ inline std::string read_text(const std::string& path) {
 // Parses text with the real plugins when the default method is loaded, else without
 // the method check (so everything but the method is still asserted).
 inline flowbp::Experiment parse(const std::string& text, const std::vector<flowbp::Override>& overrides = {}) {
-  if (have("flowbp-lagrange")) return flowbp::parse_experiment(text, "exp.toml", overrides, registry());
-  return flowbp::load_experiment_unchecked(write_file("exp.toml", text), overrides);
+  if (have("flowbp-lagrange")) return flowbp::parse_experiment(text, "exp.toml", overrides, catalog());
+  return flowbp::parse_experiment(text, "exp.toml", overrides, catalog_without_methods());
 }
 
 // The message of the ConfigError that parsing text throws ("" when none is thrown).
 inline std::string error_of(const std::string& text, const std::vector<flowbp::Override>& overrides = {}) {
   try {
-    flowbp::parse_experiment(text, "exp.toml", overrides, registry());
+    flowbp::parse_experiment(text, "exp.toml", overrides, catalog());
   } catch (const flowbp::ConfigError& e) {
     return e.what();
   }

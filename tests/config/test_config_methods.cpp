@@ -8,6 +8,7 @@ using namespace flowbp;
 using config_test::error_of;
 using config_test::have;
 using config_test::registry;
+using config_test::catalog;
 
 TEST_CASE("every loaded method resolves with its defaults, each setting filled") {
   if (registry().names().empty()) {
@@ -16,18 +17,18 @@ TEST_CASE("every loaded method resolves with its defaults, each setting filled")
   }
   for (const auto& name : registry().names()) {
     CAPTURE(name);
-    const Experiment e = parse_experiment("", "exp.toml", {parse_override("method.name=" + name, "--method")}, registry());
+    const Experiment e = parse_experiment("", "exp.toml", {parse_override("method.name=" + name, "--method")}, catalog());
     CHECK(e.method == name);
     CHECK(e.method_checked);
     const std::string text = resolved_toml(e);
-    for (const auto& spec : registry().get(name).params()) {
+    for (const auto& spec : registry().get(name).settings()) {
       CAPTURE(spec.name);
       CHECK(e.method_params.has(spec.name));
       CHECK(e.resolved["method"][spec.name]);
       CHECK(text.find("\n" + spec.name + " = ") != std::string::npos);
     }
     // A run's resolved config.toml loads back to the same run.
-    CHECK(config_id(parse_experiment(text, "config.toml", {}, registry())) == config_id(e));
+    CHECK(config_id(parse_experiment(text, "config.toml", {}, catalog())) == config_id(e));
   }
 }
 
@@ -37,7 +38,7 @@ TEST_CASE("flowbp-lagrange settings: given, defaulted, overridden") {
     return;
   }
   const Experiment e = parse_experiment("[method]\nname = \"flowbp-lagrange\"\nK = 6\nbeta = 0.25\n", "exp.toml",
-                                        {parse_override("method.P=2", "--set")}, registry());
+                                        {parse_override("method.P=2", "--set")}, catalog());
   CHECK(e.method_params.get_int("K") == 6);
   CHECK(e.method_params.get_real("beta") == 0.25);
   CHECK(e.method_params.get_int("P") == 2);
@@ -48,11 +49,11 @@ TEST_CASE("flowbp-lagrange settings: given, defaulted, overridden") {
     if (k == "method.K") found = std::get<std::int64_t>(v) == 6;
   CHECK(found);
   // An integral real is accepted for an integer setting, and resolves to the same run.
-  const Experiment real_k = parse_experiment("[method]\nK = 6.0\nbeta = 0.25\nP = 2\n", "exp.toml", {}, registry());
+  const Experiment real_k = parse_experiment("[method]\nK = 6.0\nbeta = 0.25\nP = 2\n", "exp.toml", {}, catalog());
   CHECK(config_id(real_k) == config_id(e));
   // A different setting is a different run.
-  CHECK(config_id(parse_experiment("[method]\nK = 5\n", "exp.toml", {}, registry())) !=
-        config_id(parse_experiment("[method]\nK = 6\n", "exp.toml", {}, registry())));
+  CHECK(config_id(parse_experiment("[method]\nK = 5\n", "exp.toml", {}, catalog())) !=
+        config_id(parse_experiment("[method]\nK = 6\n", "exp.toml", {}, catalog())));
 }
 
 TEST_CASE("method errors carry the file position or the override origin") {
@@ -63,10 +64,10 @@ TEST_CASE("method errors carry the file position or the override origin") {
   CHECK(error_of("[method]\nname = \"flowbp-lagrange\"\nKk = 4\n") ==
         "exp.toml:3:1: method.Kk: unknown setting for method 'flowbp-lagrange' (did you mean 'K'?)");
   CHECK(error_of("[method]\nK = \"four\"\n") ==
-        "exp.toml:2:1: method.K: expected int >= 2, got string \"four\" (method 'flowbp-lagrange')");
+        "exp.toml:2:1: method.K: expected integer >= 2, got string \"four\" (method 'flowbp-lagrange')");
   CHECK(error_of("[method]\nK = 4\n", {parse_override("method.K=1", "sweeps/x.toml:12")}) ==
-        "sweeps/x.toml:12: method.K = 1 is out of range >= 2 (method 'flowbp-lagrange')");
-  CHECK(error_of("[method]\nK = [1]\n") == "exp.toml:2:1: method.K: expected a bool, integer, real or string, got an array");
+        "sweeps/x.toml:12: method.K: 1 is out of range: expected integer >= 2 (method 'flowbp-lagrange')");
+  CHECK(error_of("[method]\nK = [1]\n") == "exp.toml:2:1: method.K: expected integer >= 2, got array of integers [1] (method 'flowbp-lagrange')");
   CHECK(error_of("[method]\nname = 3\n") == "exp.toml:2:1: method.name: expected a method name (string), got integer 3");
   const std::string unknown = error_of("\n[method]\nname = \"flowbp-lagrang\"\n");
   CHECK(unknown.rfind("exp.toml:3:1: method.name: unknown method 'flowbp-lagrang' (did you mean 'flowbp-lagrange'?)",
@@ -84,13 +85,13 @@ TEST_CASE("shape checks of a plugin (K <= N) point at the setting") {
   CHECK(error_of("[sampling]\nsteps = 4\n[method]\nname = \"flowbp-sparse\"\nK = 3\n") == "");
   // A default that no longer fits a smaller N is reported at the [method] section.
   const std::string from_default = error_of("[sampling]\nsteps = 2\n[method]\nname = \"flowbp-sparse\"\n");
-  CHECK(from_default.rfind("exp.toml:3:2: method.K = ", 0) == 0);
+  CHECK(from_default.rfind("exp.toml:3:1: method.K = ", 0) == 0);
   CHECK(from_default.find("must be <= N = 2") != std::string::npos);
 }
 
 TEST_CASE("without a registry the method's settings are kept as given") {
   const std::string path = config_test::write_file("unchecked.toml", "[method]\nname = \"anything\"\nK = 3\nx = \"y\"\n");
-  const Experiment e = load_experiment_unchecked(path, {parse_override("method.beta=0.5", "--set")});
+  const Experiment e = load_experiment(path, {parse_override("method.beta=0.5", "--set")}, config_test::catalog_without_methods());
   CHECK_FALSE(e.method_checked);
   CHECK(e.method == "anything");
   CHECK(e.method_params.get_int("K") == 3);

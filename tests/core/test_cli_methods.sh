@@ -12,7 +12,7 @@ grep -q "| Echo (test) (echo-test)" <<<"$out" || fail "echo-test row missing: $o
 grep -q "posterior mean" <<<"$out" || fail "axes missing"
 
 out=$("$flowbp" methods --plugin-dir "$tmp" echo-test)
-grep -q "K : int = 1  \[1, 64\]" <<<"$out" || fail "settings listing: $out"
+grep -q "K : integer = 1  \[1, 64\]" <<<"$out" || fail "settings listing: $out"
 
 out=$("$flowbp" methods --plugin-dir "$tmp" --json)
 /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); e=[m for m in d if m["name"]=="echo-test"][0]; assert e["params"][0]["name"]=="K" and e["params"][0]["max"]==64, e' <<<"$out" \
@@ -30,3 +30,18 @@ set -e
 grep -q "does not exist" <<<"$err" || fail "missing-dir message: $err"
 "$flowbp" methods --help | grep -q -- "--plugin-dir" || fail "help"
 echo "cli-methods: ok"
+
+# The kind registries: a table, one kind in full, JSON, and an unknown name.
+out=$("$flowbp" backbones)
+grep -q "toy-gmm" <<<"$out" && grep -q "torchscript" <<<"$out" || fail "backbones table: $out"
+out=$("$flowbp" backbones toy-gmm)
+grep -q "hidden : integer = 128  \[1, 65536\]" <<<"$out" || fail "backbone settings: $out"
+out=$("$flowbp" rewards --json mode-preference)
+/usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert [k["name"] for k in d]==["mode-preference"]; assert d[0]["backbones"]==["toy-gmm"], d' <<<"$out" \
+  || fail "rewards --json: $out"
+out=$("$flowbp" methods --json --plugin-dir "$tmp" echo-test)
+/usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert [m["name"] for m in d]==["echo-test"], d' <<<"$out" \
+  || fail "methods NAME --json must print only that method: $out"
+if err=$("$flowbp" rewards mode-preferenc 2>&1); then fail "unknown reward kind accepted"; fi
+grep -q "did you mean 'mode-preference'" <<<"$err" || fail "unknown reward kind: $err"
+echo "kind listings: ok"

@@ -105,11 +105,11 @@ TEST_CASE("a directory scan loads plugins and skips other files") {
 TEST_CASE("method settings are resolved against the schema and the run's shape") {
   Registry r;
   const Method& m = r.load_file(fixture("flowbp_method_echo_test.so"));
-  ParamValues v = resolve_method_params(m, {{"K", std::int64_t{3}}}, 25);
+  SettingValues v = resolve_method_params(m, {{"K", std::int64_t{3}}}, 25);
   CHECK(v.get_int("K") == 3);
   CHECK(error_of([&] { resolve_method_params(m, {{"K", std::int64_t{30}}}, 25); }) ==
         "method.K = 30 must be <= N = 25");
-  CHECK(error_of([&] { resolve_method_params(m, {{"beta", 1.2}}, 25); }).find("out of range [0, 1]") !=
+  CHECK(error_of([&] { resolve_method_params(m, {{"beta", 1.2}}, 25); }).find("method.beta: 1.2 is out of range: expected real in [0, 1]") !=
         std::string::npos);
   CHECK(error_of([&] { resolve_method_params(m, {{"betta", 0.2}}, 25); }).find("did you mean 'beta'?") !=
         std::string::npos);

@@ -30,13 +30,13 @@ const Method& method(const std::string& name) { return registry().get(name); }
 
 std::vector<std::string> method_names() { return registry().names(); }
 
-ParamValues settings(const std::string& name, const std::map<std::string, ParamValue>& given, int steps) {
+SettingValues settings(const std::string& name, const std::map<std::string, SettingValue>& given, int steps) {
   return resolve_method_params(method(name), given, steps);
 }
 
-Plan draw_plan(const std::string& name, const std::map<std::string, ParamValue>& given, const Schedule& schedule,
+Plan draw_plan(const std::string& name, const std::map<std::string, SettingValue>& given, const Schedule& schedule,
                std::uint64_t seed) {
-  const ParamValues values = settings(name, given, schedule.steps());
+  const SettingValues values = settings(name, given, schedule.steps());
   std::mt19937_64 rng(seed);
   PlanContext ctx{schedule, rng};
   return method(name).plan(values, ctx);

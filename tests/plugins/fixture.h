@@ -21,9 +21,9 @@ const flowbp::Method& method(const std::string& name);
 std::vector<std::string> method_names();
 
 // Resolves settings (defaults + given + shape checks) and draws a plan with a fixed seed.
-flowbp::ParamValues settings(const std::string& name, const std::map<std::string, flowbp::ParamValue>& given,
+flowbp::SettingValues settings(const std::string& name, const std::map<std::string, flowbp::SettingValue>& given,
                              int steps);
-flowbp::Plan draw_plan(const std::string& name, const std::map<std::string, flowbp::ParamValue>& given,
+flowbp::Plan draw_plan(const std::string& name, const std::map<std::string, flowbp::SettingValue>& given,
                        const flowbp::Schedule& schedule, std::uint64_t seed);
 
 // v(x, t) = tanh([x, t] W1 + b1) W2 + b2 in float64, parameters with gradient.

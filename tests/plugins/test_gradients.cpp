@@ -34,7 +34,7 @@ double max_diff(const at::Tensor& a, const at::Tensor& b) { return (a - b).abs()
 
 // The settings each method's gradient is checked under: defaults, plus variants that
 // exercise every input kind, grad scale and pin the plugins can emit.
-std::vector<std::pair<std::string, std::map<std::string, ParamValue>>> gradient_cases() {
+std::vector<std::pair<std::string, std::map<std::string, SettingValue>>> gradient_cases() {
   return {
       {"refl", {}},
       {"refl", {{"reward_input", std::string("endpoint_reconstruction")}}},
@@ -221,7 +221,7 @@ TEST_CASE("invariant 1: Euler reconstructions reproduce the cached rollout (x~_s
   for (std::uint64_t seed = 0; seed < 5; ++seed) {
     CAPTURE(seed);
     // Guarded endpoints: the replay before the pin equals x_0 (compose_err ≈ 0).
-    for (const auto& [name, given] : std::vector<std::pair<std::string, std::map<std::string, ParamValue>>>{
+    for (const auto& [name, given] : std::vector<std::pair<std::string, std::map<std::string, SettingValue>>>{
              {"flowbp-sparse", {}},
              {"flowbp-bridge", {}},
              {"refl", {{"reward_input", std::string("endpoint_reconstruction")}}},

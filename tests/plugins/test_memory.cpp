@@ -19,7 +19,7 @@ constexpr int kBatch = 64;
 constexpr int kDim = 4;
 constexpr int kHidden = 512;
 
-std::int64_t surrogate_peak(const std::string& name, const std::map<std::string, ParamValue>& given, int steps) {
+std::int64_t surrogate_peak(const std::string& name, const std::map<std::string, SettingValue>& given, int steps) {
   const plugtest::TinyModel model(kDim, kHidden, 11);
   const Rollout rollout =
       cached_rollout(model.velocity(), plugtest::gaussian({kBatch, kDim}, 12), Schedule::make(steps));
@@ -39,8 +39,8 @@ std::int64_t surrogate_peak(const std::string& name, const std::map<std::string,
 TEST_CASE("invariant 7: surrogate memory is flat in N at fixed K; full backprop grows linearly") {
   memory::install_counting_allocator();
   REQUIRE(memory::counting_installed());
-  const std::map<std::string, ParamValue> midpoint = {{"leap_sampler", std::string("midpoint")}};
-  const std::vector<std::pair<std::string, std::map<std::string, ParamValue>>> surrogates = {
+  const std::map<std::string, SettingValue> midpoint = {{"leap_sampler", std::string("midpoint")}};
+  const std::vector<std::pair<std::string, std::map<std::string, SettingValue>>> surrogates = {
       {"refl", {}},
       {"refl", {{"reward_input", std::string("endpoint_reconstruction")}}},
       {"draft-lv", {}},

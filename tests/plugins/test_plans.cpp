@@ -30,7 +30,7 @@ std::vector<const Term*> active_terms(const Plan& plan) {
   return out;
 }
 
-bool allows_negative(const std::string& name, const ParamValues& values) {
+bool allows_negative(const std::string& name, const SettingValues& values) {
   return name == "flowbp-lagrange" && values.get_choice("negative_weights") == "allow";
 }
 
@@ -71,7 +71,7 @@ TEST_CASE("every method's default plans are valid over many seeds and rollout le
   for (const auto& name : kMethods) {
     for (int steps : {2, 3, 5, 8, 25, 50}) {
       const Schedule schedule = Schedule::make(steps);
-      ParamValues values;
+      SettingValues values;
       try {
         values = plugtest::settings(name, {}, steps);
       } catch (const SettingError&) {
@@ -98,7 +98,7 @@ TEST_CASE("every method's default plans are valid over many seeds and rollout le
 }
 
 TEST_CASE("max_active bounds |A| and plans stay valid under non-default settings too") {
-  const std::vector<std::pair<std::string, std::map<std::string, ParamValue>>> cases = {
+  const std::vector<std::pair<std::string, std::map<std::string, SettingValue>>> cases = {
       {"refl", {{"W", std::int64_t{5}}, {"reward_input", std::string("endpoint_reconstruction")}}},
       {"draft-lv", {{"M", std::int64_t{5}}}},
       {"drtune", {{"K", std::int64_t{4}}, {"early_stop_ratio", 1.0}}},
@@ -116,7 +116,7 @@ TEST_CASE("max_active bounds |A| and plans stay valid under non-default settings
   for (const auto& [name, given] : cases) {
     for (int steps : {5, 6, 25}) {
       const Schedule schedule = Schedule::make(steps);
-      const ParamValues values = plugtest::settings(name, given, steps);
+      const SettingValues values = plugtest::settings(name, given, steps);
       const int bound = plugtest::method(name).max_active(values, steps);
       for (std::uint64_t seed = 0; seed < 30; ++seed) {
         CAPTURE(name);

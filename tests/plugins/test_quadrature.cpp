@@ -92,7 +92,7 @@ TEST_CASE("on a shifted grid a two-node leap extrapolates to a negative anchor w
   // Leap 4 -> 2 has supports {4, 3} and integrates over [t_2, t_4]; with shift 3 the
   // step t_3 − t_2 is longer than t_4 − t_3, so the linear rule extrapolates past its nodes.
   const Schedule schedule = Schedule::make(5, 3.0);
-  const std::map<std::string, ParamValue> leap = {{"leap_sampler", std::string("midpoint")},
+  const std::map<std::string, SettingValue> leap = {{"leap_sampler", std::string("midpoint")},
                                                   {"r_min", std::int64_t{1}}};  // j = 4, s = 2
   CHECK_THROWS_WITH_AS(plugtest::draw_plan("flowbp-lagrange", leap, schedule, 0),
                        doctest::Contains("negative Lagrange weight"), SettingError);

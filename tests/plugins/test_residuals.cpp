@@ -40,7 +40,7 @@ TEST_CASE("invariant 6: a field constant along its paths leaves zero residual at
   const VelocityFn v = straight_field();
   for (int n : {10, 25}) {
     const Rollout rollout = cached_rollout(v, plugtest::gaussian({kBatch, kDim}, 5), Schedule::make(n, 2.0));
-    for (const auto& [name, given] : std::vector<std::pair<std::string, std::map<std::string, ParamValue>>>{
+    for (const auto& [name, given] : std::vector<std::pair<std::string, std::map<std::string, SettingValue>>>{
              {"leapalign", {}},
              // any rule whose weights sum to the interval is exact here, negative weights included
              {"flowbp-lagrange", {{"negative_weights", std::string("allow")}}},
@@ -67,8 +67,8 @@ TEST_CASE("invariant 6: over a long leap on a curved field, P = 3 Lagrange resid
   // residual measures the leap rule, not the rollout's own discretisation error.
   const int n = 400;
   const Rollout rollout = cached_rollout(v, plugtest::gaussian({kBatch, kDim}, 6), Schedule::make(n));
-  const std::map<std::string, ParamValue> long_leap = {{"leap_sampler", std::string("midpoint")}};  // 400 -> 200 -> 0
-  auto residual = [&](const std::string& name, std::map<std::string, ParamValue> given) {
+  const std::map<std::string, SettingValue> long_leap = {{"leap_sampler", std::string("midpoint")}};  // 400 -> 200 -> 0
+  auto residual = [&](const std::string& name, std::map<std::string, SettingValue> given) {
     given.insert(long_leap.begin(), long_leap.end());
     const Plan plan = plugtest::draw_plan(name, given, rollout.schedule, 0);
     REQUIRE(plan.j == 400);

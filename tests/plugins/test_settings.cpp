@@ -10,7 +10,7 @@ using namespace flowbp;
 
 namespace {
 
-std::string error_of(const std::string& name, const std::map<std::string, ParamValue>& given, int steps) {
+std::string error_of(const std::string& name, const std::map<std::string, SettingValue>& given, int steps) {
   try {
     plugtest::settings(name, given, steps);
   } catch (const SettingError& e) {
@@ -36,15 +36,15 @@ TEST_CASE("K larger than the rollout is refused with both numbers") {
 TEST_CASE("beta outside [0, 1] is refused for every bridged method") {
   for (const char* name : {"leapalign", "flowbp-bridge", "flowbp-lagrange"}) {
     CAPTURE(name);
-    CHECK(has(error_of(name, {{"beta", 1.5}}, 25), "method.beta = 1.5 is out of range [0, 1]"));
-    CHECK(has(error_of(name, {{"beta", -0.1}}, 25), "method.beta = -0.1 is out of range [0, 1]"));
+    CHECK(has(error_of(name, {{"beta", 1.5}}, 25), "method.beta: 1.5 is out of range: expected real in [0, 1]"));
+    CHECK(has(error_of(name, {{"beta", -0.1}}, 25), "method.beta: -0.1 is out of range: expected real in [0, 1]"));
   }
 }
 
 TEST_CASE("Lagrange needs P >= 1 and an active budget K >= 2") {
-  CHECK(has(error_of("flowbp-lagrange", {{"P", std::int64_t{0}}}, 25), "method.P = 0 is out of range [1, 16]"));
-  CHECK(has(error_of("flowbp-lagrange", {{"K", std::int64_t{1}}}, 25), "method.K = 1 is out of range >= 2"));
-  CHECK(has(error_of("flowbp-lagrange", {{"support_scale", 2.0}}, 25), "method.support_scale = 2 is out of range"));
+  CHECK(has(error_of("flowbp-lagrange", {{"P", std::int64_t{0}}}, 25), "method.P: 0 is out of range: expected integer in [1, 16]"));
+  CHECK(has(error_of("flowbp-lagrange", {{"K", std::int64_t{1}}}, 25), "method.K: 1 is out of range: expected integer >= 2"));
+  CHECK(has(error_of("flowbp-lagrange", {{"support_scale", 2.0}}, 25), "method.support_scale: 2.0 is out of range"));
 }
 
 TEST_CASE("leap ranges are checked against N") {
@@ -80,7 +80,7 @@ TEST_CASE("a Lagrange rule with negative weights is refused, or used as it is wh
   // Ten supports on the post leap s = 10 -> 0 over t in (0, 0.5]: a high-order rule
   // extrapolating past its last node, whose weights change sign.
   const Schedule schedule = Schedule::make(20);
-  const std::map<std::string, ParamValue> high = {{"P", std::int64_t{10}}, {"leap_sampler", std::string("midpoint")}};
+  const std::map<std::string, SettingValue> high = {{"P", std::int64_t{10}}, {"leap_sampler", std::string("midpoint")}};
   std::string message;
   try {
     plugtest::draw_plan("flowbp-lagrange", high, schedule, 0);
@@ -116,7 +116,7 @@ TEST_CASE("a Lagrange rule with negative weights is refused, or used as it is wh
 
 TEST_CASE("flowbp-lagrange refuses negative quadrature weights when the config is checked, not mid-run") {
   const Method& lagrange = plugtest::method("flowbp-lagrange");
-  auto check = [&](const std::map<std::string, ParamValue>& given, int steps, double shift) {
+  auto check = [&](const std::map<std::string, SettingValue>& given, int steps, double shift) {
     try {
       resolve_method_params(lagrange, given, steps, shift);
     } catch (const SettingError& e) {

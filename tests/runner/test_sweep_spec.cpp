@@ -9,6 +9,7 @@
 #include <toml++/toml.h>
 
 #include "flowbp/registry.h"
+#include "flowbp/reward.h"
 #include "flowbp/sweep.h"
 #include "runner_fixture.h"
 
@@ -25,6 +26,11 @@ const Registry& registry() {
   return r;
 }
 
+const Catalog& catalog() {
+  static const Catalog c = model_catalog(&registry());
+  return c;
+}
+
 // A sweep file next to a tiny base experiment; returns the sweep's path.
 std::string sweep_file(const std::string& label, const std::string& body) {
   const std::string dir = runner_test::scratch_dir("spec-" + label);
@@ -34,7 +40,7 @@ std::string sweep_file(const std::string& label, const std::string& body) {
 }
 
 std::vector<SweepRun> resolve(const std::string& label, const std::string& body) {
-  return resolve_sweep(parse_sweep_file(sweep_file(label, body)), registry());
+  return resolve_sweep(parse_sweep_file(sweep_file(label, body), catalog()), catalog());
 }
 
 // The SweepError message of a bad sweep ("" if it was accepted).
@@ -245,7 +251,7 @@ TEST_CASE("bad sweeps fail before any run with the file, line and key") {
   SUBCASE("missing base") {
     const std::string dir = runner_test::scratch_dir("spec-nobase");
     runner_test::write_text(dir + "/s.toml", "[[grid]]\n\"train.seed\" = [1]\n");
-    CHECK_THROWS_WITH_AS(parse_sweep_file(dir + "/s.toml"), doctest::Contains("base: missing"), SweepError);
+    CHECK_THROWS_WITH_AS(parse_sweep_file(dir + "/s.toml", catalog()), doctest::Contains("base: missing"), SweepError);
   }
 }
 
@@ -255,7 +261,7 @@ TEST_CASE("the shipped sweeps are valid") {
       {"quick", 16}, {"main", 24}, {"reward_input", 15}, {"lagrange", 21}, {"bridge_beta", 15}, {"active_budget", 30}};
   for (const auto& [name, count] : expected) {
     CAPTURE(name);
-    const auto runs = resolve_sweep(parse_sweep_file(root + "/sweeps/" + name + ".toml"), registry());
+    const auto runs = resolve_sweep(parse_sweep_file(root + "/sweeps/" + name + ".toml", catalog()), catalog());
     CHECK(runs.size() == count);
   }
 }

@@ -36,8 +36,9 @@ const std::string& model_dir() {
 // An experiment file next to the models naming them by relative path.
 std::string experiment_toml(const std::string& velocity = "velocity.pt", const std::string& reward = "reward.pt",
                             const std::string& extra = "") {
-  return "[backbone]\nkind = \"torchscript\"\nvelocity_model = \"" + velocity + "\"\nreward_model = \"" + reward +
-         "\"\nlatent_shape = [2, 3]\nconditions = 3\nnull_condition = 3\n\n[sampling]\nsteps = 8\nguidance = 1.5\n\n"
+  return "[backbone]\nkind = \"torchscript\"\nvelocity_model = \"" + velocity +
+         "\"\nlatent_shape = [2, 3]\nconditions = 3\nnull_condition = 3\n\n[reward]\nkind = \"torchscript\"\nmodel = \"" +
+         reward + "\"\n\n[sampling]\nsteps = 8\nguidance = 1.5\n\n"
          "[train]\nsteps = 40\nbatch = 16\nlr = 3e-3\neval_every = 20\ncheckpoint_every = 10\n\n"
          "[eval]\nsamples_per_condition = 16\n" + extra;
 }
@@ -52,7 +53,7 @@ Experiment scripted(const std::string& method, const std::vector<std::string>& s
                     const std::string& velocity = "velocity.pt", const std::string& reward = "reward.pt") {
   std::vector<Override> overrides = {parse_override("method.name=\"" + method + "\"", "test")};
   for (const auto& s : sets) overrides.push_back(parse_override(s, "test"));
-  return parse_experiment(experiment_toml(velocity, reward), model_dir() + "/exp.toml", overrides, plugins());
+  return parse_experiment(experiment_toml(velocity, reward), model_dir() + "/exp.toml", overrides, model_catalog(&plugins()));
 }
 
 int run_cli(const std::string& args, std::string& output) {
@@ -119,7 +120,7 @@ TEST_CASE("broken models are refused before training, naming the file, what was 
   };
   const std::vector<Case> cases = {
       {"missing.pt", "reward.pt", "backbone.velocity_model: " + model_dir() + "/missing.pt: no such file"},
-      {"velocity.pt", "missing.pt", "backbone.reward_model: " + model_dir() + "/missing.pt: no such file"},
+      {"velocity.pt", "missing.pt", "reward.model: " + model_dir() + "/missing.pt: no such file"},
       {"not_torchscript.pt", "reward.pt",
        "backbone.velocity_model: " + model_dir() + "/not_torchscript.pt: not a TorchScript file"},
       {"velocity_two_inputs.pt", "reward.pt",
@@ -154,32 +155,41 @@ TEST_CASE("broken models are refused before training, naming the file, what was 
 TEST_CASE("TorchScript settings are checked with the rest of the configuration") {
   auto error_of = [](const std::string& text) {
     try {
-      parse_experiment(text, "exp.toml", {}, plugins());
+      parse_experiment(text, "exp.toml", {}, model_catalog(&plugins()));
     } catch (const ConfigError& e) {
       return std::string(e.what());
     }
     return std::string("no error");
   };
   CHECK(error_of("[backbone]\nkind = \"torchscript\"\nlatent_shape = [2]\n") ==
-        "exp.toml:2:1: backbone.velocity_model: backbone.kind = \"torchscript\" needs the path of a TorchScript file "
+        "exp.toml:1:1: backbone.velocity_model: backbone.kind = \"torchscript\" needs the path of a TorchScript file "
+        "(torch.jit.script(m).save(path))");
+  CHECK(error_of("[backbone]\nkind = \"torchscript\"\nvelocity_model = \"v.pt\"\n") ==
+        "exp.toml:1:1: backbone.latent_shape: backbone.kind = \"torchscript\" needs the shape of one sample, e.g. "
+        "[4, 32, 32]");
+  CHECK(error_of("[backbone]\nkind = \"torchscript\"\nvelocity_model = \"v.pt\"\nlatent_shape = [2]\n") ==
+        "exp.toml: reward.model: reward.kind = \"torchscript\" needs the path of a TorchScript file "
         "(torch.jit.script(m).save(path))");
   CHECK(error_of("[backbone]\nkind = \"torchscript\"\nvelocity_model = \"v.pt\"\nreward_model = \"r.pt\"\n") ==
-        "exp.toml:2:1: backbone.latent_shape: backbone.kind = \"torchscript\" needs the shape of one sample, e.g. "
-        "[4, 32, 32]");
-  const std::string ok = "[backbone]\nkind = \"torchscript\"\nvelocity_model = \"v.pt\"\nreward_model = \"r.pt\"\n"
-                         "latent_shape = [2]\nconditions = 3\n";
+        "exp.toml:4:1: backbone.reward_model: not a setting of backbone.kind = \"torchscript\"; it is reward.model "
+        "of reward.kind = \"torchscript\"");
+  const std::string ok = "[backbone]\nkind = \"torchscript\"\nvelocity_model = \"v.pt\"\n"
+                         "latent_shape = [2]\nconditions = 3\n[reward]\nmodel = \"r.pt\"\n";
   CHECK(error_of(ok + "[sampling]\nguidance = 2.0\n") ==
-        "exp.toml:8:1: sampling.guidance: guidance 2.0 needs an unconditional branch: set backbone.null_condition to "
+        "exp.toml:9:1: sampling.guidance: guidance 2.0 needs an unconditional branch: set backbone.null_condition to "
         "the model's null id");
   CHECK(error_of(ok + "[eval]\nheld_out_conditions = [3]\n") ==
-        "exp.toml:8:1: eval.held_out_conditions: condition 3 does not exist: backbone.conditions = 3 gives conditions "
-        "0..2");
-  CHECK(error_of("[backbone]\nlatent_shape = [0]\n") ==
-        "exp.toml:2:1: backbone.latent_shape: element 0 is out of range: expected array of integers each >= 1");
-  CHECK(error_of("[backbone]\nmodel = \"v.pt\"\n") ==
-        "exp.toml:2:1: backbone.model: unknown key (did you mean 'velocity_model'?)");
-  const Experiment e = parse_experiment(ok, "/data/exp/exp.toml", {}, plugins());
-  CHECK(e.backbone.velocity_model == "/data/exp/v.pt");
+        "exp.toml:9:1: eval.held_out_conditions: condition 3 does not exist: backbone.kind = \"torchscript\" (3 "
+        "conditions) gives conditions 0..2");
+  CHECK(error_of("[backbone]\nkind = \"torchscript\"\nlatent_shape = [0]\n") ==
+        "exp.toml:3:1: backbone.latent_shape: element 0 is out of range: expected array of integers each >= 1");
+  CHECK(error_of("[backbone]\nlatent_shape = [2]\n") ==
+        "exp.toml:2:1: backbone.latent_shape: not a setting of backbone.kind = \"toy-gmm\" (it belongs to "
+        "\"torchscript\"; `flowbp backbones toy-gmm` lists the settings)");
+  const Experiment e = parse_experiment(ok, "/data/exp/exp.toml", {}, model_catalog(&plugins()));
+  CHECK(e.backbone.settings.get_string("velocity_model") == "/data/exp/v.pt");
+  CHECK(e.reward.kind == "torchscript");
+  CHECK(e.reward.settings.get_string("model") == "/data/exp/r.pt");
   CHECK(e.eval.held_out_conditions == std::vector<std::int64_t>{0, 1, 2});
   CHECK(training_conditions(e) == std::vector<std::int64_t>{0, 1, 2});
 }

@@ -79,7 +79,7 @@ TEST_CASE("a run: default name, resolved config, log, checkpoint; progress lines
                                parse_override("method.K=4", "t"), parse_override("train.steps=10", "t"),
                                parse_override("train.batch=8", "t"),
                                parse_override("eval.samples_per_condition=16", "t")};
-    return load_experiment(toy_toml(), o, plugins());
+    return load_experiment(toy_toml(), o, model_catalog(&plugins()));
   }();
   const std::string dir = out + "/flowbp-lagrange-" + config_id(exp);
   CHECK(read_file(dir + "/config.toml") == resolved_toml(exp));

@@ -10,9 +10,10 @@
 
 #include "flowbp/experiment.h"
 #include "flowbp/registry.h"
+#include "flowbp/reward.h"
 #include "flowbp/run_log.h"
 #include "flowbp/trainer.h"
-#include "toy_fixtures.h"
+#include "temp_dir.h"
 
 #ifndef FLOWBP_TEST_PLUGINS
 #error "FLOWBP_TEST_PLUGINS must list the built plugin files"
@@ -49,7 +50,7 @@ inline const std::string& cache_dir() {
 inline Experiment experiment(const std::string& method, const std::vector<std::string>& sets) {
   std::vector<Override> overrides = {parse_override("method.name=\"" + method + "\"", "test")};
   for (const auto& s : sets) overrides.push_back(parse_override(s, "test"));
-  return parse_experiment("", "test.toml", overrides, plugins());
+  return parse_experiment("", "test.toml", overrides, model_catalog(&plugins()));
 }
 
 inline TrainResult train(const Experiment& exp, const std::string& run_dir, std::int64_t stop_after = -1,

@@ -7,8 +7,10 @@
 
 namespace flowbp {
 
-EvalSuite::EvalSuite(const Experiment& experiment, const Backbone& backbone, const Compute& compute)
+EvalSuite::EvalSuite(const Experiment& experiment, const Backbone& backbone, const Reward& reward,
+                     const Compute& compute)
     : backbone_(backbone),
+      reward_(reward),
       compute_(compute),
       steps_(static_cast<int>(experiment.eval.steps)),
       shift_(experiment.sampling.shift),
@@ -20,6 +22,9 @@ EvalSuite::EvalSuite(const Experiment& experiment, const Backbone& backbone, con
   // Drawn on the CPU whatever the device: the same noise on every machine.
   noise_ = at::randn(backbone.latents.batch_shape(cond_.size(0)), gen, at::kFloat).to(compute.device);
   cond_ = cond_.to(compute.device);
+  metrics_ = {{"reward", false}, {"reward_std", false}};
+  metrics_.insert(metrics_.end(), reward.metrics.begin(), reward.metrics.end());
+  metrics_.insert(metrics_.end(), backbone.metrics.begin(), backbone.metrics.end());
 }
 
 at::Tensor EvalSuite::sample(VelocityModel& model) const {
@@ -35,7 +40,18 @@ at::Tensor EvalSuite::sample(VelocityModel& model) const {
   return cached_rollout(v, noise_, Schedule::make(steps_, shift_)).x[0];
 }
 
-std::vector<double> EvalSuite::evaluate(VelocityModel& model) const { return backbone_.score(sample(model), cond_); }
+std::vector<double> EvalSuite::evaluate(VelocityModel& model) const {
+  const at::Tensor x = sample(model);
+  at::NoGradGuard no_grad;
+  const at::Tensor r = reward_.fn(x, cond_).to(at::kDouble);
+  std::vector<double> out = {r.mean().item<double>(), r.numel() > 1 ? r.std().item<double>() : 0.0};
+  for (const ScoreFn* score : {&reward_.score, &backbone_.score}) {
+    if (!*score) continue;
+    const std::vector<double> more = (*score)(x, cond_);
+    out.insert(out.end(), more.begin(), more.end());
+  }
+  return out;
+}
 
 std::vector<ColumnSpec> eval_columns(const std::vector<MetricColumn>& metrics) {
   std::vector<ColumnSpec> c = {{"step", true, false}, {"is_base", true, false}};

@@ -81,7 +81,7 @@ StepOutcome train_step(const StepContext& c, TrainingState& st, std::int64_t ste
 
   // Drawn for the whole global batch on the CPU, then sliced: the same samples
   // whatever the world size or device.
-  const at::Tensor cond = slice.of(draw_conditions(c.conditions, c.batch, st.rng.data)).to(device);
+  const at::Tensor cond = slice.of(draw_conditions(*c.conditions, c.batch, st.rng.data)).to(device);
   const at::Tensor null_cond = at::full_like(cond, c.latents.null_condition);
   const at::Tensor noise = slice.of(at::randn(c.latents.batch_shape(c.batch), st.rng.noise, at::kFloat)).to(device);
   VelocityModel& model = *st.model;
@@ -92,11 +92,11 @@ StepOutcome train_step(const StepContext& c, TrainingState& st, std::int64_t ste
     };
   };
   const VelocityFn velocity = guided_velocity(forward(cond), forward(null_cond), c.guidance);
-  const Rollout rollout = cached_rollout(velocity, noise, c.schedule);
+  const Rollout rollout = cached_rollout(velocity, noise, *c.schedule);
   r.time_rollout = since(t_start);
 
-  PlanContext plan_context{c.schedule, st.rng.index};
-  const Plan plan = c.method.plan(c.params, plan_context);
+  PlanContext plan_context{*c.schedule, st.rng.index};
+  const Plan plan = c.method->plan(*c.params, plan_context);
   r.j = plan.j;
   r.s = plan.s;
   r.active = plan.active.empty() ? active_indices(plan) : plan.active;

@@ -12,7 +12,6 @@
 #include <optional>
 #include <sstream>
 
-#include "flowbp/backbone.h"
 #include "flowbp/checkpoint.h"
 #include "flowbp/compute.h"
 #include "flowbp/clock.h"
@@ -78,7 +77,8 @@ void dump_weights(const std::string& path, VelocityModel& model) {
   if (!out.flush()) throw std::runtime_error(path + ": cannot write the weights");
 }
 
-RunLogHeader make_header(const Experiment& exp, const TrainOptions& opt, int max_active, const Backbone& backbone) {
+RunLogHeader make_header(const Experiment& exp, const TrainOptions& opt, int max_active, const Backbone& backbone,
+                         const std::vector<MetricColumn>& metrics) {
   RunLogHeader h;
   h.root_attrs = {
       {"flowbp_version", std::string(version())},
@@ -95,9 +95,18 @@ RunLogHeader make_header(const Experiment& exp, const TrainOptions& opt, int max
       {"backbone_cache_key", backbone.cache_key},
       {"max_active", static_cast<std::int64_t>(max_active)},
   };
-  h.config_leaves = exp.leaves();
+  for (const auto& [key, value] : exp.leaves())
+    h.config_leaves.emplace_back(key, std::visit(
+                                          [](const auto& v) -> AttrValue {
+                                            if constexpr (std::is_same_v<std::decay_t<decltype(v)>,
+                                                                         std::vector<std::int64_t>>)
+                                              return format_value(v);
+                                            else
+                                              return v;
+                                          },
+                                          value));
   h.step_columns = step_columns(max_active);
-  h.eval_columns = eval_columns(backbone.metrics);
+  h.eval_columns = eval_columns(metrics);
   h.steps_total = exp.train.steps;
   return h;
 }
@@ -127,7 +136,7 @@ std::string error_message(const std::exception& error) {
 std::vector<std::int64_t> training_conditions(const Experiment& exp) {
   std::vector<std::int64_t> pool;
   const auto& held = exp.eval.held_out_conditions;
-  const std::int64_t count = condition_count(exp.backbone);
+  const std::int64_t count = exp.backbone.conditions;
   for (std::int64_t c = 0; c < count; ++c)
     if (std::find(held.begin(), held.end(), c) == held.end()) pool.push_back(c);
   if (pool.empty())
@@ -177,8 +186,11 @@ TrainResult train_run(const Experiment& exp, const Method& method, const TrainOp
   const std::int64_t total = exp.train.steps;
   Progress progress(opt.run_name, total, 0, !opt.quiet);
   const std::string cache_dir = opt.cache_dir.empty() ? resolved_cache_dir(exp.backbone) : opt.cache_dir;
-  Backbone backbone = load_backbone(exp, cache_dir, compute.device);
+  const ModelContext models{cache_dir, compute.device, opt.quiet};
+  Backbone backbone = load_backbone(exp.backbone, models);
   progress.note(backbone.note);
+  const Reward reward = create_reward(exp.reward, backbone, models);
+  if (!reward.note.empty()) progress.note(reward.note);
 
   // Joined after each rank's own checks and loading, which fail alike on every rank:
   // no rank waits in a collective for one that already stopped.
@@ -195,7 +207,7 @@ TrainResult train_run(const Experiment& exp, const Method& method, const TrainOp
   }
   if (lead) make_dirs(dir);
 
-  const EvalSuite eval(exp, backbone, compute);
+  const EvalSuite eval(exp, backbone, reward, compute);
   const Schedule schedule = Schedule::make(static_cast<int>(exp.sampling.steps), exp.sampling.shift);
   const std::vector<std::int64_t> conditions = training_conditions(exp);
   const int max_active = method.max_active(exp.method_params, schedule.steps());
@@ -223,14 +235,25 @@ TrainResult train_run(const Experiment& exp, const Method& method, const TrainOp
     progress.note("resuming after step " + std::to_string(st.step) + " from " + ckpt_path);
   } else if (lead) {
     write_file_atomically(config_path, config_text);
-    log.emplace(RunLog::create(log_path, make_header(exp, opt, max_active, backbone)));
+    log.emplace(RunLog::create(log_path, make_header(exp, opt, max_active, backbone, eval.metrics())));
   }
 
-  const StepContext context{method,           exp.method_params,      schedule,
-                            backbone.latents, backbone.reward,        conditions,
-                            exp.train.batch,  exp.sampling.guidance,  exp.reward.tau,
-                            exp.reward.loss_scale, exp.train.max_grad_norm, exp.train.ema_decay,
-                            exp.train.lr,     group.get(),            compute};
+  StepContext context;
+  context.method = &method;
+  context.params = &exp.method_params;
+  context.schedule = &schedule;
+  context.latents = backbone.latents;
+  context.reward = reward.fn;
+  context.conditions = &conditions;
+  context.batch = exp.train.batch;
+  context.guidance = exp.sampling.guidance;
+  context.tau = exp.reward.tau;
+  context.loss_scale = exp.reward.loss_scale;
+  context.max_grad_norm = exp.train.max_grad_norm;
+  context.ema_decay = exp.train.ema_decay;
+  context.lr = exp.train.lr;
+  context.group = group.get();
+  context.compute = compute;
   std::int64_t step = st.step;
   try {
     if (group) {
@@ -298,7 +321,7 @@ TrainResult train_run(const Experiment& exp, const Method& method, const TrainOp
       if (!opt.dump_weights.empty()) dump_weights(opt.dump_weights, *st.model);
       log->set_status("done");
       log->close();
-      bar.note(summary_line(backbone.metrics, base_metrics, last_metrics));
+      bar.note(summary_line(eval.metrics(), base_metrics, last_metrics));
     }
   } catch (const std::exception& e) {
     const std::string reason = std::string("error at step ") + std::to_string(step) + ": " + error_message(e);

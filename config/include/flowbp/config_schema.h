@@ -1,49 +1,32 @@
-// The experiment file's sections and keys outside [method]: one table that the
-// loader validates against, the resolved TOML is written from, and docs/CONFIG.md
-// documents (a test checks the document lists every key).
+// The experiment file's fixed keys: one table that the loader validates against, the
+// resolved TOML is written from, and docs/CONFIG.md documents (a test checks the
+// document lists every key). [backbone] and [reward] add the keys of the chosen kind
+// (KindInfo::settings, through the Catalog); [method] holds the method's name and the
+// plugin's settings.
 #pragma once
-#include <cstdint>
-#include <optional>
 #include <string>
-#include <variant>
 #include <vector>
+
+#include "flowbp/catalog.h"
+#include "flowbp/settings.h"
 
 namespace flowbp {
 
-enum class KeyType { Bool, Int, Real, String, Choice, IntList };
-const char* to_string(KeyType type);
-
-using ConfigValue = std::variant<bool, std::int64_t, double, std::string, std::vector<std::int64_t>>;
-
-struct KeySpec {
+struct SectionKey {
   std::string section;
-  std::string name;
-  KeyType type = KeyType::Real;
-  ConfigValue default_value;  // an empty IntList default means "computed" (see help)
-  std::optional<double> min;  // for Int, Real and IntList elements
-  std::optional<double> max;
-  bool min_exclusive = false;  // (min, …) rather than [min, …)
-  std::vector<std::string> choices;  // for Choice
-  std::string help;
-  std::vector<std::string> aliases;  // names users reach for first ("learning_rate"): only for hints
-
-  std::string dotted() const { return section + "." + name; }
-  // "integer >= 1", "real in (0, inf)", "one of {uniform, logit_normal}" …
-  std::string expectation() const;
-  // Empty when the value is acceptable, else the problem ("is out of range …").
-  std::string range_problem(const ConfigValue& value) const;
+  SettingSpec spec;
+  std::string dotted() const { return section + "." + spec.name; }
 };
 
-// Every key of every section except [method], in documentation order.
-const std::vector<KeySpec>& experiment_schema();
-// The section names, including "method".
+// Every fixed key of every section, in documentation order.
+const std::vector<SectionKey>& experiment_schema();
+// The section names, "method" included.
 std::vector<std::string> experiment_sections();
-const KeySpec* find_key_spec(const std::string& section, const std::string& name);
-std::vector<std::string> key_names(const std::string& section);
-// " (did you mean 'lr'?)" for a misspelt key or a near miss of a common alias, else "".
-std::string suggest_key(const std::string& section, const std::string& word);
-
-// TOML text of a value, stable: shortest round-trip reals always with '.' or an exponent.
-std::string format_config_value(const ConfigValue& value);
+// The fixed keys of one section.
+std::vector<SettingSpec> section_keys(const std::string& section);
+// Every key a section may hold under some kind: the fixed keys plus, for [backbone] and
+// [reward], the settings of every kind in the catalog (for checks made before the kind
+// is known, such as a sweep's axis keys). Not for [method].
+std::vector<SettingSpec> possible_keys(const std::string& section, const Catalog& catalog);
 
 }  // namespace flowbp

@@ -1,7 +1,8 @@
 // An experiment: one run's fully resolved, validated configuration, loaded from
 // TOML plus dotted-key overrides. The narrow interface the trainer, the sweep
 // runner and the distributed launcher share. Keys, defaults and ranges:
-// flowbp/config_schema.h and docs/CONFIG.md.
+// flowbp/config_schema.h, the kinds' settings (`flowbp backbones`, `flowbp rewards`)
+// and docs/CONFIG.md.
 #pragma once
 #include <cstdint>
 #include <stdexcept>
@@ -11,9 +12,8 @@
 
 #include <toml++/toml.h>
 
-#include "flowbp/params.h"
-#include "flowbp/registry.h"
-#include "flowbp/params.h"
+#include "flowbp/catalog.h"
+#include "flowbp/settings.h"
 
 namespace flowbp {
 
@@ -32,33 +32,26 @@ struct Override {
 // Parses "key=value" as given to --set.
 Override parse_override(const std::string& text, const std::string& origin);
 
+// [backbone]: the kind, the cache, and the kind's own settings (KindInfo::settings;
+// Path settings made absolute against the experiment file's folder when loading, so a
+// run's config.toml is self-contained).
 struct BackboneConfig {
   std::string kind;
-  std::int64_t dim = 0, classes = 0, modes_per_class = 0;
-  double mode_std = 0;
-  std::int64_t hidden = 0, layers = 0, time_embed = 0, pretrain_steps = 0, pretrain_batch = 0;
-  double pretrain_lr = 0, p_uncond = 0;
-  std::string t_sampling;
-  std::string cache_dir;  // as written; "" = default, see resolved_cache_dir()
-  // kind = "torchscript" (docs/TORCHSCRIPT.md): model paths made absolute against the
-  // experiment file's folder when loading, so a run's config.toml is self-contained.
-  std::string velocity_model, reward_model;
-  std::vector<std::int64_t> latent_shape;
-  std::int64_t conditions = 0;
-  std::int64_t null_condition = -1;  // -1: no unconditional branch
+  std::string cache_dir;        // as written; "" = default, see resolved_cache_dir()
+  SettingValues settings;       // the kind's keys, resolved
+  std::int64_t conditions = 0;  // condition ids the kind's settings give
 };
-
-// The number of condition ids of the backbone: classes for the toy, conditions otherwise.
-std::int64_t condition_count(const BackboneConfig& backbone);
 
 struct SamplingConfig {
   std::int64_t steps = 0;  // N
   double shift = 0, guidance = 0;
 };
 
+// [reward]: the hinge's settings and the reward kind with its own settings.
 struct RewardConfig {
   std::string kind;
-  double tau = 0, loss_scale = 0, width = 0, preferred_fraction = 0;
+  double tau = 0, loss_scale = 0;
+  SettingValues settings;  // the kind's keys, resolved
 };
 
 struct TrainConfig {
@@ -81,8 +74,8 @@ struct Experiment {
   std::string source_path;
   toml::table resolved;      // every section, every default filled, overrides applied
   std::string method;        // resolved.method.name
-  ParamValues method_params; // resolved against the plugin's schema
-  bool method_checked = true;  // false only from load_experiment_unchecked
+  SettingValues method_params; // resolved against the plugin's schema
+  bool method_checked = true;  // false when loaded against a catalog without methods
 
   BackboneConfig backbone;
   SamplingConfig sampling;
@@ -92,19 +85,18 @@ struct Experiment {
 
   // Every resolved leaf by dotted key, sorted ("backbone.classes", "method.K", …): the
   // run log's /config attributes. Integer lists are given as their TOML text.
-  std::vector<std::pair<std::string, ParamValue>> leaves() const;
+  std::vector<std::pair<std::string, SettingValue>> leaves() const;
 };
 
 // Loads, applies overrides, fills defaults and validates everything (sections, keys,
-// types, ranges, the method's settings against its plugin schema) before any run.
+// types, ranges, the kinds' settings and the method's settings against the catalog)
+// before any run. With a catalog without methods, the method's name and settings are
+// kept as given (method_params unresolved, method_checked false).
 Experiment load_experiment(const std::string& path, const std::vector<Override>& overrides,
-                           const Registry& registry);
+                           const Catalog& catalog);
 // The same from TOML text; source_name stands for the file in messages.
 Experiment parse_experiment(const std::string& toml_text, const std::string& source_name,
-                            const std::vector<Override>& overrides, const Registry& registry);
-// Everything load_experiment checks except the method: its name and settings are kept as
-// given (method_params unresolved, method_checked false). For tools without plugins.
-Experiment load_experiment_unchecked(const std::string& path, const std::vector<Override>& overrides);
+                            const std::vector<Override>& overrides, const Catalog& catalog);
 
 // Canonical TOML text of the resolved configuration (what a run's config.toml holds):
 // sections and keys sorted, one stable spelling per value.

@@ -6,59 +6,59 @@ namespace flowbp {
 
 Method::~Method() = default;
 
-void Method::validate(const ParamValues& /*params*/, const Schedule& /*schedule*/) const {}
+void Method::validate(const SettingValues& /*params*/, const Schedule& /*schedule*/) const {}
 
 namespace common_params {
 
-ParamSpec beta(double def) {
-  return ParamSpec::real("beta", def, 0.0, 1.0, "gradient scale of the bridge's nested path (Eq. 4, i = s)");
+SettingSpec beta(double def) {
+  return SettingSpec::real("beta", def, 0.0, 1.0, "gradient scale of the bridge's nested path (Eq. 4, i = s)");
 }
-ParamSpec grad_rescale_strength() {
-  return ParamSpec::real("grad_rescale_strength", 1.0, 0.0, 1.0,
+SettingSpec grad_rescale_strength() {
+  return SettingSpec::real("grad_rescale_strength", 1.0, 0.0, 1.0,
                          "g in rho = 1 + g (rho_full - 1); 0 turns gradient rescaling off (Eq. 42-43)");
 }
-ParamSpec trajectory_weighting(bool def) {
-  return ParamSpec::boolean("trajectory_weighting", def,
+SettingSpec trajectory_weighting(bool def) {
+  return SettingSpec::boolean("trajectory_weighting", def,
                             "weight each sample by 1/(max(d_s,tau_r)+max(d_0,tau_r)) (Eq. 33-34)");
 }
-ParamSpec trajectory_weighting_normalize() {
-  return ParamSpec::boolean("trajectory_weighting_normalize", false,
+SettingSpec trajectory_weighting_normalize() {
+  return SettingSpec::boolean("trajectory_weighting_normalize", false,
                             "rescale trajectory weights to batch mean 1 (the authors' code does not)");
 }
-ParamSpec residual_floor() {
-  return ParamSpec::real("residual_floor", 0.1, 1e-9, std::nullopt, "tau_r, the floor on connector residuals");
+SettingSpec residual_floor() {
+  return SettingSpec::real("residual_floor", 0.1, 1e-9, std::nullopt, "tau_r, the floor on connector residuals");
 }
-std::vector<ParamSpec> connector_weighting() {
+std::vector<SettingSpec> connector_weighting() {
   return {trajectory_weighting(true), trajectory_weighting_normalize(), residual_floor()};
 }
-void append(std::vector<ParamSpec>& specs, const std::vector<ParamSpec>& more) {
+void append(std::vector<SettingSpec>& specs, const std::vector<SettingSpec>& more) {
   specs.insert(specs.end(), more.begin(), more.end());
 }
-std::vector<ParamSpec> leap_sampling() {
+std::vector<SettingSpec> leap_sampling() {
   return {
-      ParamSpec::choice("leap_sampler", "dirichlet", {"dirichlet", "uniform", "midpoint"},
+      SettingSpec::choice("leap_sampler", "dirichlet", {"dirichlet", "uniform", "midpoint"},
                         "how (j, s) are drawn: Dirichlet partition (Eq. 35-39), LeapAlign's uniform pair, or fixed midpoint"),
-      ParamSpec::real("alpha1", 1.0, 1e-3, 1e3, "Dirichlet concentration of l1 (places j) (reconstructed default)"),
-      ParamSpec::real("alpha2", 1.0, 1e-3, 1e3, "Dirichlet concentration of l2 (the gap j - s)"),
-      ParamSpec::real("alpha3", 1.0, 1e-3, 1e3, "Dirichlet concentration of l3 (places s)"),
-      ParamSpec::integer("r_min", 0, 0, std::nullopt, "smallest reverse index r = N - i a leap may use"),
-      ParamSpec::integer("r_max", -1, -1, std::nullopt, "largest reverse index; -1 means N - 1"),
-      ParamSpec::integer("l1_max", -1, -1, std::nullopt, "cap on l1, overflow moves to l3; -1 means no cap"),
+      SettingSpec::real("alpha1", 1.0, 1e-3, 1e3, "Dirichlet concentration of l1 (places j) (reconstructed default)"),
+      SettingSpec::real("alpha2", 1.0, 1e-3, 1e3, "Dirichlet concentration of l2 (the gap j - s)"),
+      SettingSpec::real("alpha3", 1.0, 1e-3, 1e3, "Dirichlet concentration of l3 (places s)"),
+      SettingSpec::integer("r_min", 0, 0, std::nullopt, "smallest reverse index r = N - i a leap may use"),
+      SettingSpec::integer("r_max", -1, -1, std::nullopt, "largest reverse index; -1 means N - 1"),
+      SettingSpec::integer("l1_max", -1, -1, std::nullopt, "cap on l1, overflow moves to l3; -1 means no cap"),
   };
 }
-ParamSpec late_bias_gamma(double def) {
-  return ParamSpec::real("late_bias_gamma", def, 0.0, 50.0,
+SettingSpec late_bias_gamma(double def) {
+  return SettingSpec::real("late_bias_gamma", def, 0.0, 50.0,
                          "gamma of the late-biased active-set sampler p(i) ~ (1 - t_i + 1/N)^gamma (reconstructed)");
 }
 
-void apply_weighting(const ParamValues& params, Plan& plan) {
+void apply_weighting(const SettingValues& params, Plan& plan) {
   if (params.has("trajectory_weighting")) plan.trajectory_weighting = params.get_bool("trajectory_weighting");
   if (params.has("trajectory_weighting_normalize"))
     plan.trajectory_weighting_normalize = params.get_bool("trajectory_weighting_normalize");
   if (params.has("residual_floor")) plan.residual_floor = params.get_real("residual_floor");
 }
 
-LeapIndices sample_leap(const ParamValues& params, const PlanContext& ctx) {
+LeapIndices sample_leap(const SettingValues& params, const PlanContext& ctx) {
   const int n = ctx.steps();
   const int r_min = static_cast<int>(params.get_int("r_min"));
   const int r_max = static_cast<int>(params.get_int("r_max"));
@@ -75,22 +75,22 @@ LeapIndices sample_leap(const ParamValues& params, const PlanContext& ctx) {
   return sample_dirichlet_leap(n, d, ctx.rng);
 }
 
-void require_at_most(const ParamValues& params, const std::string& name, std::int64_t limit,
+void require_at_most(const SettingValues& params, const std::string& name, std::int64_t limit,
                      const std::string& limit_name) {
   const auto value = params.get_int(name);
   if (value > limit)
-    throw SettingError("method." + name + " = " + std::to_string(value) + " must be <= " + limit_name + " = " +
+    throw SettingError("method." + name, "method." + name + " = " + std::to_string(value) + " must be <= " + limit_name + " = " +
                        std::to_string(limit));
 }
 
-void validate_leap(const ParamValues& params, int steps) {
-  if (steps < 2) throw SettingError("sampling.steps = " + std::to_string(steps) + ": a leap method needs N >= 2");
+void validate_leap(const SettingValues& params, int steps) {
+  if (steps < 2) throw SettingError("sampling.steps", "sampling.steps = " + std::to_string(steps) + ": a leap method needs N >= 2");
   const auto r_min = params.get_int("r_min");
   auto r_max = params.get_int("r_max");
   if (r_max < 0) r_max = steps - 1;
   if (r_max > steps - 1) require_at_most(params, "r_max", steps - 1, "N - 1");
   if (r_min >= r_max)
-    throw SettingError("method.r_min = " + std::to_string(r_min) + " must be < r_max = " + std::to_string(r_max));
+    throw SettingError("method.r_min", "method.r_min = " + std::to_string(r_min) + " must be < r_max = " + std::to_string(r_max));
 }
 
 }  // namespace common_params

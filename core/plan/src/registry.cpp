@@ -118,7 +118,7 @@ void Registry::load_search_path(const std::vector<std::string>& extra_dirs) {
 const Method& Registry::get(const std::string& name) const {
   auto it = methods_.find(name);
   if (it == methods_.end())
-    throw SettingError("unknown method '" + name + "'" + did_you_mean(name, names()) +
+    throw SettingError("method.name", "unknown method '" + name + "'" + did_you_mean(name, names()) +
                        "; loaded methods: " + [&] {
                          std::string all;
                          for (const auto& n : names()) all += (all.empty() ? "" : ", ") + n;
@@ -133,9 +133,9 @@ std::vector<std::string> Registry::names() const {
   return out;
 }
 
-ParamValues resolve_method_params(const Method& method, const std::map<std::string, ParamValue>& given,
-                                  int steps, double shift) {
-  ParamValues values = resolve_params(method.params(), given, method.info().name);
+SettingValues resolve_method_params(const Method& method, const std::map<std::string, SettingValue>& given,
+                                    int steps, double shift) {
+  SettingValues values = resolve_settings(method.settings(), given, "method", "method '" + method.info().name + "'");
   method.validate(values, Schedule::make(steps, shift));
   return values;
 }

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "flowbp/experiment.h"
-#include "flowbp/registry.h"
+#include "flowbp/catalog.h"
 
 namespace flowbp {
 
@@ -49,9 +49,10 @@ struct SweepSpec {
 };
 
 // Reads and checks the sweep's structure (sections, types, axis shapes, keys of
-// non-method sections against the experiment schema). Throws SweepError.
-SweepSpec parse_sweep_file(const std::string& path);
-SweepSpec parse_sweep(const std::string& toml_text, const std::string& source_name);
+// non-method sections against the experiment schema and the catalog's kinds). Throws
+// SweepError.
+SweepSpec parse_sweep_file(const std::string& path, const Catalog& catalog);
+SweepSpec parse_sweep(const std::string& toml_text, const std::string& source_name, const Catalog& catalog);
 
 // The cartesian product of the axes, in file order (later axes vary fastest).
 std::vector<Variant> expand_axes(const SweepSpec& spec);
@@ -67,9 +68,10 @@ struct SweepRun {
   std::vector<std::pair<std::string, std::string>> varying;  // key -> value text, for names and listings
 };
 
-// Expands and validates every run (load_experiment with the registry), checks for
-// duplicates, and names them. All problems are collected into one SweepError.
-std::vector<SweepRun> resolve_sweep(const SweepSpec& spec, const Registry& registry);
+// Expands and validates every run (load_experiment with the catalog, which must hold
+// the methods), checks for duplicates, and names them. All problems are collected into
+// one SweepError.
+std::vector<SweepRun> resolve_sweep(const SweepSpec& spec, const Catalog& catalog);
 
 // "flowbp-lagrange_K4_seed2" from the varying values (no id); characters outside
 // [A-Za-z0-9._+-] become '-'.

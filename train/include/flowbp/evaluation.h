@@ -6,17 +6,20 @@
 
 #include <vector>
 
-#include "flowbp/backbone.h"
+#include "flowbp/reward.h"
 #include "flowbp/compute.h"
 #include "flowbp/experiment.h"
 #include "flowbp/run_log.h"
 
 namespace flowbp {
 
+// The metrics: the in-domain reward's mean and spread, the reward kind's evaluators,
+// then the backbone kind's quality metrics.
 class EvalSuite {
  public:
-  EvalSuite(const Experiment& experiment, const Backbone& backbone, const Compute& compute);
-  // One value per backbone metric column, for the model as it is (no gradient).
+  EvalSuite(const Experiment& experiment, const Backbone& backbone, const Reward& reward, const Compute& compute);
+  const std::vector<MetricColumn>& metrics() const { return metrics_; }
+  // One value per metric, for the model as it is (no gradient).
   std::vector<double> evaluate(VelocityModel& model) const;
   // The samples themselves (for tests and figures).
   at::Tensor sample(VelocityModel& model) const;
@@ -24,13 +27,15 @@ class EvalSuite {
 
  private:
   const Backbone& backbone_;
+  const Reward& reward_;
+  std::vector<MetricColumn> metrics_;
   Compute compute_;
   int steps_;
   double shift_, guidance_;
   at::Tensor cond_, noise_;
 };
 
-// The /eval columns: step and is_base, then the backbone's metrics.
+// The /eval columns: step and is_base, then the metrics.
 std::vector<ColumnSpec> eval_columns(const std::vector<MetricColumn>& metrics);
 
 }  // namespace flowbp

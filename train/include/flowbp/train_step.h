@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "flowbp/backbone.h"
+#include "flowbp/reward.h"
 #include "flowbp/checkpoint.h"
 #include "flowbp/compute.h"
 #include "flowbp/distributed.h"
@@ -16,13 +16,14 @@
 
 namespace flowbp {
 
+// Filled by name (the pointers must outlive the step).
 struct StepContext {
-  const Method& method;
-  const ParamValues& params;
-  const Schedule& schedule;
+  const Method* method = nullptr;
+  const SettingValues* params = nullptr;
+  const Schedule* schedule = nullptr;
   LatentSpec latents;
   RewardFn reward;
-  const std::vector<std::int64_t>& conditions;  // drawn uniformly from the data stream
+  const std::vector<std::int64_t>* conditions = nullptr;  // drawn uniformly from the data stream
   std::int64_t batch = 0;                       // the GLOBAL batch: a rank trains on its slice
   double guidance = 1, tau = 0, loss_scale = 1, max_grad_norm = 1, ema_decay = 0, lr = 0;
   // Data parallelism (nullptr: one process). Every rank draws the global batch's

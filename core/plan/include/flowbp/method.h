@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "flowbp/params.h"
+#include "flowbp/settings.h"
 #include "flowbp/plan.h"
 #include "flowbp/samplers.h"
 #include "flowbp/schedule.h"
@@ -39,40 +39,40 @@ class Method {
  public:
   virtual ~Method();
   virtual MethodInfo info() const = 0;
-  virtual std::vector<ParamSpec> params() const = 0;
+  virtual std::vector<SettingSpec> settings() const = 0;
   // Checks that need the run's time grid (K ≤ N, quadrature weights, …); throws
   // SettingError naming the key. Runs before any training starts.
-  virtual void validate(const ParamValues& params, const Schedule& schedule) const;
+  virtual void validate(const SettingValues& params, const Schedule& schedule) const;
   // An upper bound on |A| for these settings: the width of the logged active-set column.
-  virtual int max_active(const ParamValues& params, int steps) const = 0;
-  virtual Plan plan(const ParamValues& params, const PlanContext& ctx) const = 0;
+  virtual int max_active(const SettingValues& params, int steps) const = 0;
+  virtual Plan plan(const SettingValues& params, const PlanContext& ctx) const = 0;
 };
 
 // Settings several methods share, declared once so names, defaults and ranges agree.
 namespace common_params {
-ParamSpec beta(double def);
-ParamSpec grad_rescale_strength();
-ParamSpec trajectory_weighting(bool def);
-ParamSpec trajectory_weighting_normalize();
-ParamSpec residual_floor();
+SettingSpec beta(double def);
+SettingSpec grad_rescale_strength();
+SettingSpec trajectory_weighting(bool def);
+SettingSpec trajectory_weighting_normalize();
+SettingSpec residual_floor();
 // trajectory_weighting (on), trajectory_weighting_normalize and residual_floor: what a
 // connector method declares for Eq. 33–34.
-std::vector<ParamSpec> connector_weighting();
+std::vector<SettingSpec> connector_weighting();
 // Appends `more` to `specs` (to compose the groups above).
-void append(std::vector<ParamSpec>& specs, const std::vector<ParamSpec>& more);
+void append(std::vector<SettingSpec>& specs, const std::vector<SettingSpec>& more);
 // Everything sample_leap() reads: leap_sampler ("dirichlet" | "uniform" | "midpoint"),
 // alpha1..3, r_min, r_max (−1 = N−1), l1_max (−1 = none).
-std::vector<ParamSpec> leap_sampling();
-ParamSpec late_bias_gamma(double def);
+std::vector<SettingSpec> leap_sampling();
+SettingSpec late_bias_gamma(double def);
 // Fills a plan's trajectory-weighting fields from the shared settings (when declared).
-void apply_weighting(const ParamValues& params, Plan& plan);
+void apply_weighting(const SettingValues& params, Plan& plan);
 // (j, s) from the method's leap_sampler and Dirichlet settings.
-LeapIndices sample_leap(const ParamValues& params, const PlanContext& ctx);
+LeapIndices sample_leap(const SettingValues& params, const PlanContext& ctx);
 // Throws "method.K = 30 must be <= N = 25" when the setting exceeds the limit.
-void require_at_most(const ParamValues& params, const std::string& name, std::int64_t limit,
+void require_at_most(const SettingValues& params, const std::string& name, std::int64_t limit,
                      const std::string& limit_name);
 // Shape checks for the leap settings (r_min < r_max ≤ N − 1, N ≥ 2).
-void validate_leap(const ParamValues& params, int steps);
+void validate_leap(const SettingValues& params, int steps);
 }  // namespace common_params
 
 }  // namespace flowbp

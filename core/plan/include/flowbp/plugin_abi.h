@@ -4,7 +4,7 @@
 #pragma once
 #include "flowbp/method.h"
 
-// Bump whenever Method, Plan, ParamSpec or anything they hold changes layout.
+// Bump whenever Method, Plan, SettingSpec or anything they hold changes layout.
 #define FLOWBP_PLUGIN_ABI_VERSION 2
 
 #define FLOWBP_PLUGIN_EXPORT extern "C" __attribute__((visibility("default")))

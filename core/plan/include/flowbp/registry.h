@@ -42,7 +42,7 @@ class Registry {
 
 // Resolves a method's settings: defaults, names, types, ranges and the checks against
 // the run's time grid (N steps, schedule shift).
-ParamValues resolve_method_params(const Method& method,
-                                  const std::map<std::string, ParamValue>& given, int steps, double shift = 1.0);
+SettingValues resolve_method_params(const Method& method, const std::map<std::string, SettingValue>& given,
+                                    int steps, double shift = 1.0);
 
 }  // namespace flowbp

@@ -1,4 +1,4 @@
-#include "flowbp/toy_backbone.h"
+#include "toy_backbone.h"
 
 #include <ATen/ATen.h>
 
@@ -10,7 +10,7 @@ namespace {
 
 class ToyModel final : public VelocityModel {
  public:
-  ToyModel(ToyVelocityNet net, BackboneConfig config) : net_(std::move(net)), config_(std::move(config)) {}
+  ToyModel(ToyVelocityNet net, ToyConfig config) : net_(std::move(net)), config_(std::move(config)) {}
 
   at::Tensor forward(const at::Tensor& x, double t, const at::Tensor& cond) override {
     return net_->forward(x, t, cond);
@@ -36,12 +36,12 @@ class ToyModel final : public VelocityModel {
  private:
   c10::Device device_of_parameters() { return net_->parameters().front().device(); }
   ToyVelocityNet net_;
-  BackboneConfig config_;
+  ToyConfig config_;
 };
 
 }  // namespace
 
-std::shared_ptr<VelocityModel> wrap_toy(ToyVelocityNet net, const BackboneConfig& config) {
+std::shared_ptr<VelocityModel> wrap_toy(ToyVelocityNet net, const ToyConfig& config) {
   return std::make_shared<ToyModel>(std::move(net), config);
 }
 

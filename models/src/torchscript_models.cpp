@@ -1,10 +1,12 @@
 // The only file that includes <torch/script.h> (heavy): the TorchScript models.
-#include "flowbp/torchscript_backbone.h"
+#include "flowbp/torchscript_models.h"
 
 #include <sys/stat.h>
 #include <torch/script.h>
 
 #include <sstream>
+
+#include "flowbp/experiment.h"
 
 namespace flowbp {
 
@@ -107,53 +109,69 @@ at::Tensor call(const Probe& probe, torch::jit::Module& module, std::vector<c10:
 
 }  // namespace
 
-ScriptedModels load_torchscript_models(const BackboneConfig& config, const c10::Device& device) {
-  const std::vector<std::int64_t> shape = [&] {
-    std::vector<std::int64_t> s = {2};
-    s.insert(s.end(), config.latent_shape.begin(), config.latent_shape.end());
-    return s;
-  }();
-  const at::Tensor x = at::randn(shape, at::TensorOptions().device(device)).requires_grad_(true);
-  const at::Tensor t = at::full({2}, 0.5, at::TensorOptions().device(device));
-  std::vector<at::Tensor> conds = {at::tensor({std::int64_t{0}, config.conditions - 1}).to(device)};
-  if (config.null_condition >= 0) conds.push_back(at::full({2}, config.null_condition, at::kLong).to(device));
-  const std::string x_text = "x: Tensor" + shape_text(shape);
+namespace {
 
-  const Probe v{"backbone.velocity_model", config.velocity_model};
-  const char* v_signature = "forward(x: Tensor[B, *latent_shape], t: Tensor[B] float, cond: Tensor[B] int64) -> Tensor";
-  torch::jit::Module velocity = load_module(v, device, 3, v_signature);
+struct ProbeBatch {
+  at::Tensor x, t;
+  std::vector<at::Tensor> conds;  // the first and last condition, then the null one
+  std::string x_text;
+};
+
+ProbeBatch probe_batch(const ScriptProbe& p) {
+  std::vector<std::int64_t> shape = {2};
+  shape.insert(shape.end(), p.latent_shape.begin(), p.latent_shape.end());
+  ProbeBatch b;
+  b.x = at::randn(shape, at::TensorOptions().device(p.device)).requires_grad_(true);
+  b.t = at::full({2}, 0.5, at::TensorOptions().device(p.device));
+  b.conds = {at::tensor({std::int64_t{0}, p.conditions - 1}).to(p.device)};
+  if (p.null_condition >= 0) b.conds.push_back(at::full({2}, p.null_condition, at::kLong).to(p.device));
+  b.x_text = "x: Tensor" + shape_text(shape);
+  return b;
+}
+
+}  // namespace
+
+std::shared_ptr<VelocityModel> load_scripted_velocity(const std::string& key, const std::string& path,
+                                                      const ScriptProbe& probe) {
+  const ProbeBatch b = probe_batch(probe);
+  const Probe v{key, path};
+  const char* signature = "forward(x: Tensor[B, *latent_shape], t: Tensor[B] float, cond: Tensor[B] int64) -> Tensor";
+  torch::jit::Module velocity = load_module(v, probe.device, 3, signature);
   velocity.train(true);
-  for (std::size_t i = 0; i < conds.size(); ++i) {
-    const at::Tensor& c = conds[i];
-    const std::string described = "(" + x_text + ", t: Tensor[2] float, cond: Tensor[2] int64" +
+  bool trainable = false;
+  for (const auto& p : velocity.parameters()) trainable = trainable || p.requires_grad();
+  if (!trainable)
+    throw v.fail("the module has no trainable parameters (requires_grad): there is nothing to fine-tune");
+  for (std::size_t i = 0; i < b.conds.size(); ++i) {
+    const std::string described = "(" + b.x_text + ", t: Tensor[2] float, cond: Tensor[2] int64" +
                                   (i ? " = null_condition" : "") + ")";
-    const at::Tensor out = call(v, velocity, {x, t, c}, described);
-    if (out.sizes() != x.sizes())
+    const at::Tensor out = call(v, velocity, {b.x, b.t, b.conds[i]}, described);
+    if (out.sizes() != b.x.sizes())
       throw v.fail("forward" + described + " returned a tensor of shape " + shape_text(out.sizes()) +
-                   ", expected the shape of x " + shape_text(x.sizes()) + " (backbone.latent_shape " +
-                   shape_text(config.latent_shape) + ")");
+                   ", expected the shape of x " + shape_text(b.x.sizes()) + " (backbone.latent_shape " +
+                   shape_text(probe.latent_shape) + ")");
   }
+  return std::make_shared<ScriptedVelocity>(std::move(velocity));
+}
 
-  const Probe r{"backbone.reward_model", config.reward_model};
+RewardFn load_scripted_reward(const std::string& key, const std::string& path, const ScriptProbe& probe) {
+  const ProbeBatch b = probe_batch(probe);
+  const Probe r{key, path};
   auto reward = std::make_shared<torch::jit::Module>(
-      load_module(r, device, 2, "forward(x: Tensor[B, *latent_shape], cond: Tensor[B] int64) -> Tensor[B]"));
+      load_module(r, probe.device, 2, "forward(x: Tensor[B, *latent_shape], cond: Tensor[B] int64) -> Tensor[B]"));
   reward->eval();
   // The reward's own parameters stay fixed: only the velocity model trains.
   for (auto p : reward->parameters()) p.set_requires_grad(false);
-  const std::string described = "(" + x_text + ", cond: Tensor[2] int64)";
-  const at::Tensor score = call(r, *reward, {x, conds[0]}, described);
+  const std::string described = "(" + b.x_text + ", cond: Tensor[2] int64)";
+  const at::Tensor score = call(r, *reward, {b.x, b.conds[0]}, described);
   if (score.dim() != 1 || score.size(0) != 2)
     throw r.fail("forward" + described + " returned a tensor of shape " + shape_text(score.sizes()) +
                  ", expected [2]: one reward per sample");
   if (!score.requires_grad())
     throw r.fail("forward" + described + " is not differentiable in x: no gradient would reach the velocity model");
-
-  ScriptedModels out;
-  out.velocity = std::make_shared<ScriptedVelocity>(std::move(velocity));
-  out.reward = [reward](const at::Tensor& xs, const at::Tensor& cond) {
+  return [reward](const at::Tensor& xs, const at::Tensor& cond) {
     return reward->forward({xs, cond}).toTensor().to(at::kFloat);
   };
-  return out;
 }
 
 }  // namespace flowbp

@@ -1,4 +1,4 @@
-#include "flowbp/toy_backbone.h"
+#include "toy_backbone.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/optim/adamw.h>
@@ -26,58 +26,45 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 
-// Fisher–Yates with our own index draw, so the mode layout is the same with any
-// standard library.
-void seeded_shuffle(std::vector<std::vector<double>>& points, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  for (std::size_t i = points.size(); i > 1; --i) std::swap(points[i - 1], points[rng() % i]);
-}
-
 }  // namespace
 
-GaussianMixture GaussianMixture::make(const BackboneConfig& config, std::uint64_t seed) {
-  GaussianMixture g;
-  g.dim = static_cast<int>(config.dim);
-  g.classes = static_cast<int>(config.classes);
-  g.modes_per_class = static_cast<int>(config.modes_per_class);
-  g.mode_std = config.mode_std;
-  // Eight standard deviations between neighbours: samples are unambiguous.
-  g.spacing = std::max(1.2, 8.0 * g.mode_std);
-  const int count = g.classes * g.modes_per_class;
-  const int axes = std::min(g.dim, 3);
-  // A lattice with about 1.5x the points needed, so the shuffle has a choice.
-  int side = 1;
-  while (std::pow(side, axes) < 1.5 * count) ++side;
-  std::vector<std::vector<double>> points;
-  std::vector<int> digit(axes, 0);
-  const int total = static_cast<int>(std::lround(std::pow(side, axes)));
-  for (int k = 0; k < total; ++k) {
-    std::vector<double> p(g.dim, 0.0);
-    for (int a = 0, rest = k; a < axes; ++a, rest /= side) p[a] = (rest % side - (side - 1) / 2.0) * g.spacing;
-    points.push_back(std::move(p));
-  }
-  seeded_shuffle(points, seed);
-  std::vector<float> flat;
-  for (int m = 0; m < count; ++m)
-    for (double v : points[m]) flat.push_back(static_cast<float>(v));
-  g.means = at::tensor(flat, at::kFloat).reshape({g.classes, g.modes_per_class, g.dim});
-  return g;
+std::vector<SettingSpec> toy_settings() {
+  using S = SettingSpec;
+  const ToyConfig d;
+  return {
+      S::integer("dim", d.dim, 1, 4096, "data dimension d").with_aliases({"dimension", "dims", "d"}),
+      S::integer("classes", d.classes, 1, 1000, "number of conditions (classes)").with_aliases({"num_classes", "n_classes"}),
+      S::integer("modes_per_class", d.modes_per_class, 1, 1000, "mixture modes per class").with_aliases({"modes", "num_modes"}),
+      S::positive("mode_std", d.mode_std, "standard deviation of each mixture mode"),
+      S::integer("hidden", d.hidden, 1, 65536, "width of the MLP velocity model").with_aliases({"hidden_dim", "hidden_size", "width"}),
+      S::integer("layers", d.layers, 1, 64, "hidden layers of the MLP").with_aliases({"num_layers", "n_layers", "depth"}),
+      S::integer("time_embed", d.time_embed, 2, 4096, "size of the sinusoidal time embedding"),
+      S::integer("pretrain_steps", d.pretrain_steps, 0, 1e8, "flow-matching pre-training steps"),
+      S::integer("pretrain_batch", d.pretrain_batch, 1, 1 << 20, "pre-training batch size"),
+      S::real("pretrain_lr", d.pretrain_lr, 0.0, 10.0, "pre-training learning rate").excluding_min().with_aliases({"lr", "learning_rate"}),
+      S::real("p_uncond", d.p_uncond, 0.0, 1.0, "probability of dropping the condition in pre-training"),
+      S::choice("t_sampling", d.t_sampling, {"uniform", "logit_normal"}, "pre-training time distribution"),
+  };
 }
 
-at::Tensor GaussianMixture::sample(const at::Tensor& cond, at::Generator& gen) const {
-  const int64_t b = cond.size(0);
-  at::Tensor which = at::randint(modes_per_class, {b}, gen, at::kLong);
-  at::Tensor centre = means.index({cond, which});
-  return centre + at::randn({b, dim}, gen, at::kFloat) * mode_std;
+ToyConfig ToyConfig::from(const SettingValues& v) {
+  ToyConfig c;
+  c.dim = static_cast<int>(v.get_int("dim"));
+  c.classes = static_cast<int>(v.get_int("classes"));
+  c.modes_per_class = static_cast<int>(v.get_int("modes_per_class"));
+  c.mode_std = v.get_real("mode_std");
+  c.hidden = static_cast<int>(v.get_int("hidden"));
+  c.layers = static_cast<int>(v.get_int("layers"));
+  c.time_embed = static_cast<int>(v.get_int("time_embed"));
+  c.pretrain_steps = v.get_int("pretrain_steps");
+  c.pretrain_batch = v.get_int("pretrain_batch");
+  c.pretrain_lr = v.get_real("pretrain_lr");
+  c.p_uncond = v.get_real("p_uncond");
+  c.t_sampling = v.get_string("t_sampling");
+  return c;
 }
 
-at::Tensor GaussianMixture::log_density(const at::Tensor& x, const at::Tensor& cond) const {
-  at::Tensor mu = means.index({cond}).to(at::kDouble);            // [B, M, d]
-  at::Tensor diff = x.to(at::kDouble).unsqueeze(1) - mu;          // [B, M, d]
-  const double var = mode_std * mode_std;
-  at::Tensor log_comp = diff.pow(2).sum(-1) * (-0.5 / var) - 0.5 * dim * std::log(2 * kPi * var);
-  return at::logsumexp(log_comp, 1) - std::log(static_cast<double>(modes_per_class));
-}
+GaussianMixture ToyConfig::mixture() const { return GaussianMixture::make(dim, classes, modes_per_class, mode_std); }
 
 ToyVelocityNetImpl::ToyVelocityNetImpl(int dim, int classes, int hidden, int layers, int time_embed)
     : time_embed_(time_embed) {
@@ -109,13 +96,11 @@ at::Tensor ToyVelocityNetImpl::forward(const at::Tensor& x, double t, const at::
   return forward_times(x, at::full({x.size(0)}, t, x.options()), cond);
 }
 
-ToyVelocityNet make_velocity_net(const BackboneConfig& config) {
-  return ToyVelocityNet(static_cast<int>(config.dim), static_cast<int>(config.classes),
-                        static_cast<int>(config.hidden), static_cast<int>(config.layers),
-                        static_cast<int>(config.time_embed));
+ToyVelocityNet make_velocity_net(const ToyConfig& config) {
+  return ToyVelocityNet(config.dim, config.classes, config.hidden, config.layers, config.time_embed);
 }
 
-PretrainReport pretrain(ToyVelocityNet& net, const GaussianMixture& mixture, const BackboneConfig& config,
+PretrainReport pretrain(ToyVelocityNet& net, const GaussianMixture& mixture, const ToyConfig& config,
                         std::uint64_t seed) {
   const auto start = Clock::now();
   at::Generator gen = at::detail::createCPUGenerator(seed);
@@ -150,10 +135,10 @@ PretrainReport pretrain(ToyVelocityNet& net, const GaussianMixture& mixture, con
   return report;
 }
 
-std::string backbone_cache_key(const BackboneConfig& c) {
+std::string backbone_cache_key(const ToyConfig& c) {
   std::ostringstream text;
   text.precision(17);
-  text << "toy-gmm v1|" << c.kind << '|' << c.dim << '|' << c.classes << '|' << c.modes_per_class << '|'
+  text << "toy-gmm v1|toy-gmm|" << c.dim << '|' << c.classes << '|' << c.modes_per_class << '|'
        << c.mode_std << '|' << c.hidden << '|' << c.layers << '|' << c.time_embed << '|' << c.pretrain_steps << '|'
        << c.pretrain_batch << '|' << c.pretrain_lr << '|' << c.p_uncond << '|' << c.t_sampling << '|'
        << kMixtureSeed << '|' << kPretrainSeed;
@@ -181,10 +166,10 @@ bool try_load(ToyVelocityNet& net, const std::string& path, const std::string& t
 
 }  // namespace
 
-ToyBackbone load_or_pretrain(const BackboneConfig& config, const std::string& cache_dir, BackboneLoadInfo* info) {
+ToyBackbone load_or_pretrain(const ToyConfig& config, const std::string& cache_dir, BackboneLoadInfo* info) {
   const auto start = Clock::now();
   ToyBackbone bb;
-  bb.mixture = GaussianMixture::make(config);
+  bb.mixture = config.mixture();
   const std::string key = backbone_cache_key(config);
   const std::string path = cache_dir + "/toy-gmm-" + key + ".bin";
   const std::string tag = "toy-gmm backbone " + key;
@@ -213,6 +198,32 @@ ToyBackbone load_or_pretrain(const BackboneConfig& config, const std::string& ca
   bb.net->eval();
   out.seconds = since(start);
   return bb;
+}
+
+std::vector<std::string> toy_quality_columns() { return {"quality_logp", "mode_coverage"}; }
+
+// quality_logp: the mean exact log p(x | c). mode_coverage: the fraction of a class's
+// modes holding at least a tenth of a fair share of its samples within 3σ√d of their
+// centre, averaged over the classes present.
+std::vector<double> toy_quality(const GaussianMixture& mixture, const at::Tensor& x_in, const at::Tensor& cond) {
+  at::NoGradGuard no_grad;
+  const at::Tensor x = x_in.to(at::kDouble);
+  at::Tensor d_all = (x.unsqueeze(1) - mixture.means.index({cond}).to(at::kDouble)).pow(2).sum(-1).sqrt();
+  auto [d_min, which] = d_all.min(1);  // nearest mode of the sample's own class
+  const double radius = 3.0 * mixture.mode_std * std::sqrt(static_cast<double>(mixture.dim));
+  at::Tensor hit = d_min < radius;
+  double coverage = 0;
+  int classes_seen = 0;
+  for (int c = 0; c < mixture.classes; ++c) {
+    at::Tensor mine = cond == c;
+    const int64_t n = mine.sum().item<int64_t>();
+    if (n == 0) continue;
+    at::Tensor counts = at::bincount(which.masked_select(mine & hit), {}, mixture.modes_per_class);
+    const double need = 0.1 * static_cast<double>(n) / mixture.modes_per_class;
+    coverage += (counts.to(at::kDouble) >= std::max(1.0, need)).to(at::kDouble).mean().item<double>();
+    ++classes_seen;
+  }
+  return {mixture.log_density(x, cond).mean().item<double>(), classes_seen ? coverage / classes_seen : 0.0};
 }
 
 }  // namespace flowbp
