@@ -51,4 +51,4 @@ class DraftLv final : public Method {
 
 }  // namespace
 
-FLOWBP_REGISTER_METHOD(DraftLv)
+FLOWBP_REGISTER_METHOD(DraftLv, "draft-lv", FLOWBP_IN_TREE_VERSION)

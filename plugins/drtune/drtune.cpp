@@ -84,4 +84,4 @@ class DrTune final : public Method {
 
 }  // namespace
 
-FLOWBP_REGISTER_METHOD(DrTune)
+FLOWBP_REGISTER_METHOD(DrTune, "drtune", FLOWBP_IN_TREE_VERSION)

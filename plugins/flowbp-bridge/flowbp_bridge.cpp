@@ -97,4 +97,4 @@ class FlowbpBridge final : public Method {
 
 }  // namespace
 
-FLOWBP_REGISTER_METHOD(FlowbpBridge)
+FLOWBP_REGISTER_METHOD(FlowbpBridge, "flowbp-bridge", FLOWBP_IN_TREE_VERSION)

@@ -178,4 +178,4 @@ class FlowbpLagrange final : public Method {
 
 }  // namespace
 
-FLOWBP_REGISTER_METHOD(FlowbpLagrange)
+FLOWBP_REGISTER_METHOD(FlowbpLagrange, "flowbp-lagrange", FLOWBP_IN_TREE_VERSION)

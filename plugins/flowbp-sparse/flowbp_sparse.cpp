@@ -56,4 +56,4 @@ class FlowbpSparse final : public Method {
 
 }  // namespace
 
-FLOWBP_REGISTER_METHOD(FlowbpSparse)
+FLOWBP_REGISTER_METHOD(FlowbpSparse, "flowbp-sparse", FLOWBP_IN_TREE_VERSION)

@@ -56,4 +56,4 @@ class FullBp final : public Method {
 
 }  // namespace
 
-FLOWBP_REGISTER_METHOD(FullBp)
+FLOWBP_REGISTER_METHOD(FullBp, "full-bp", FLOWBP_IN_TREE_VERSION)

@@ -54,4 +54,4 @@ class LeapAlign final : public Method {
 
 }  // namespace
 
-FLOWBP_REGISTER_METHOD(LeapAlign)
+FLOWBP_REGISTER_METHOD(LeapAlign, "leapalign", FLOWBP_IN_TREE_VERSION)

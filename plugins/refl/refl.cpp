@@ -63,4 +63,4 @@ class Refl final : public Method {
 
 }  // namespace
 
-FLOWBP_REGISTER_METHOD(Refl)
+FLOWBP_REGISTER_METHOD(Refl, "refl", FLOWBP_IN_TREE_VERSION)

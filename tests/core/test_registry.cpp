@@ -61,6 +61,28 @@ TEST_CASE("a plugin built for another ABI version is refused before its entry po
   CHECK(r.names().empty());
 }
 
+TEST_CASE("a plugin built with another C++ standard-library ABI is refused, naming what differs") {
+  Registry r;
+  const std::string m = error_of([&] { r.load_file(fixture("flowbp_method_other_abi.so")); });
+  CHECK(m.find("was built with another C++ ABI: cxx11_abi=0 (this flowbp: 1)") != std::string::npos);
+  CHECK(m.find("built by gcc-4") != std::string::npos);
+  CHECK(m.find("pkg-config --cflags flowbp") != std::string::npos);
+  CHECK(r.names().empty());
+}
+
+TEST_CASE("a plugin of the old handshake (ABI 2) is named as such") {
+  Registry r;
+  const std::string m = error_of([&] { r.load_file(fixture("flowbp_method_old_abi.so")); });
+  CHECK(m.find("was built for plugin ABI version 2, but this flowbp uses version " +
+               std::to_string(FLOWBP_PLUGIN_ABI_VERSION)) != std::string::npos);
+}
+
+TEST_CASE("the handshake carries the plugin's name and version") {
+  Registry r;
+  r.load_file(fixture("flowbp_method_echo_test.so"));
+  CHECK(r.all().at("echo-test").version == "1.2.3");
+}
+
 TEST_CASE("a library that is not a plugin, and a missing file, are named") {
   Registry r;
   std::string m = error_of([&] { r.load_file(fixture("libnot_a_plugin.so")); });

@@ -8,6 +8,8 @@ Method::~Method() = default;
 
 void Method::validate(const SettingValues& /*params*/, const Schedule& /*schedule*/) const {}
 
+std::vector<Preset> Method::presets() const { return {}; }
+
 namespace common_params {
 
 SettingSpec beta(double def) {

@@ -31,6 +31,41 @@ bool is_plugin_file_name(const std::string& name) {
 
 }  // namespace
 
+namespace {
+
+// "key=value;…" → pairs, in order.
+std::vector<std::pair<std::string, std::string>> tag_fields(const std::string& tag) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& field : split_nonempty(tag, ';')) {
+    const auto eq = field.find('=');
+    out.emplace_back(field.substr(0, eq), eq == std::string::npos ? "" : field.substr(eq + 1));
+  }
+  return out;
+}
+
+std::string field(const std::vector<std::pair<std::string, std::string>>& fields, const std::string& key) {
+  for (const auto& [k, v] : fields)
+    if (k == key) return v;
+  return "(none)";
+}
+
+// The differences that matter between a plugin's ABI tag and ours ("" when none):
+// everything but the compiler, which is reported alongside.
+std::string abi_mismatch(const std::string& plugin_tag) {
+  const auto ours = tag_fields(FLOWBP_ABI_TAG), theirs = tag_fields(plugin_tag);
+  std::string out;
+  std::vector<std::string> keys;
+  for (const auto* fields : {&ours, &theirs})
+    for (const auto& [k, v] : *fields)
+      if (k != "compiler" && std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+  for (const auto& k : keys)
+    if (field(ours, k) != field(theirs, k))
+      out += (out.empty() ? "" : ", ") + k + "=" + field(theirs, k) + " (this flowbp: " + field(ours, k) + ")";
+  return out;
+}
+
+}  // namespace
+
 const Method& Registry::load_file(const std::string& path) {
   // RTLD_LOCAL keeps plugins from resolving each other's symbols; plugins are never
   // dlclose'd because their Method objects live as long as the process.
@@ -39,28 +74,45 @@ const Method& Registry::load_file(const std::string& path) {
     const char* err = ::dlerror();
     throw PluginError("cannot load plugin '" + path + "': " + (err ? err : "unknown dlopen error"));
   }
-  using AbiFn = int (*)();
-  using EntryFn = const Method* (*)();
-  auto abi = reinterpret_cast<AbiFn>(::dlsym(handle, "flowbp_plugin_abi_version"));
-  if (!abi)
-    throw PluginError("'" + path + "' is not a flowbp method plugin: it exports no flowbp_plugin_abi_version()");
-  const int version = abi();
-  if (version != FLOWBP_PLUGIN_ABI_VERSION)
-    throw PluginError("plugin '" + path + "' was built for plugin ABI version " + std::to_string(version) +
+  using QueryFn = const FlowbpPluginInfo* (*)();
+  auto query = reinterpret_cast<QueryFn>(::dlsym(handle, "flowbp_plugin_query"));
+  if (!query) {
+    // Plugins of ABI 1 and 2 exported their version by itself: name it.
+    using OldAbiFn = int (*)();
+    if (auto old = reinterpret_cast<OldAbiFn>(::dlsym(handle, "flowbp_plugin_abi_version")))
+      throw PluginError("plugin '" + path + "' was built for plugin ABI version " + std::to_string(old()) +
+                        ", but this flowbp uses version " + std::to_string(FLOWBP_PLUGIN_ABI_VERSION) +
+                        "; rebuild it against the installed flowbp headers");
+    throw PluginError("'" + path + "' is not a flowbp method plugin: it exports no flowbp_plugin_query()");
+  }
+  const FlowbpPluginInfo* info = query();
+  if (!info) throw PluginError("plugin '" + path + "' returned no plugin description");
+  if (info->abi_version != FLOWBP_PLUGIN_ABI_VERSION)
+    throw PluginError("plugin '" + path + "' was built for plugin ABI version " + std::to_string(info->abi_version) +
                       ", but this flowbp uses version " + std::to_string(FLOWBP_PLUGIN_ABI_VERSION) +
                       "; rebuild it against the installed flowbp headers");
-  auto entry = reinterpret_cast<EntryFn>(::dlsym(handle, "flowbp_plugin_entry"));
-  if (!entry) throw PluginError("plugin '" + path + "' exports no flowbp_plugin_entry()");
-  const Method* method = entry();
+  if (info->struct_size < sizeof(FlowbpPluginInfo) || !info->abi_tag || !info->plugin_name || !info->factory)
+    throw PluginError("plugin '" + path + "' has an incomplete plugin description; rebuild it against the installed "
+                      "flowbp headers");
+  const std::string mismatch = abi_mismatch(info->abi_tag);
+  if (!mismatch.empty())
+    throw PluginError("plugin '" + path + "' was built with another C++ ABI: " + mismatch + "; built by " +
+                      field(tag_fields(info->abi_tag), "compiler") + ", this flowbp by " +
+                      field(tag_fields(FLOWBP_ABI_TAG), "compiler") +
+                      ". Rebuild it with the flags of `pkg-config --cflags flowbp`");
+  const Method* method = info->factory();
   if (!method) throw PluginError("plugin '" + path + "' returned no method");
   const std::string name = method->info().name;
   if (name.empty()) throw PluginError("plugin '" + path + "' declares an empty method name");
+  if (name != info->plugin_name)
+    throw PluginError("plugin '" + path + "' registers as '" + info->plugin_name + "' but its method is named '" +
+                      name + "'; FLOWBP_REGISTER_METHOD's name must be the method's");
   auto it = methods_.find(name);
   if (it != methods_.end()) {
     if (it->second.path == path) return *it->second.method;
     throw PluginError("method '" + name + "' is defined twice: by '" + it->second.path + "' and by '" + path + "'");
   }
-  methods_[name] = LoadedMethod{method, path};
+  methods_[name] = LoadedMethod{method, path, info->plugin_version ? info->plugin_version : ""};
   return *method;
 }
 

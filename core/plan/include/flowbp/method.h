@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "flowbp/settings.h"
@@ -29,6 +30,16 @@ struct MethodInfo {
   DesignAxes axes;
 };
 
+// A named set of setting values a method ships (e.g. the authors' released
+// configuration for one backbone): plain data, chosen with method.preset or --preset;
+// settings given explicitly override it.
+struct Preset {
+  std::string name;         // e.g. "authors-sd35"
+  std::string description;  // one line: what it reproduces
+  std::vector<std::pair<std::string, SettingValue>> values;  // setting name -> value
+  std::string source;       // where the values come from (file:line, paper section)
+};
+
 struct PlanContext {
   const Schedule& schedule;
   std::mt19937_64& rng;  // the index-selection stream (separate from noise and data)
@@ -40,6 +51,8 @@ class Method {
   virtual ~Method();
   virtual MethodInfo info() const = 0;
   virtual std::vector<SettingSpec> settings() const = 0;
+  // The presets this method ships; none by default.
+  virtual std::vector<Preset> presets() const;
   // Checks that need the run's time grid (K ≤ N, quadrature weights, …); throws
   // SettingError naming the key. Runs before any training starts.
   virtual void validate(const SettingValues& params, const Schedule& schedule) const;

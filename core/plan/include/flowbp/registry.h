@@ -14,13 +14,15 @@ struct PluginError : std::runtime_error {
 
 struct LoadedMethod {
   const Method* method = nullptr;
-  std::string path;  // the shared module it came from
+  std::string path;     // the shared module it came from
+  std::string version;  // the plugin's own version
 };
 
 class Registry {
  public:
   // Loads one shared module; throws PluginError for a missing file, a library that
-  // is not a plugin, another ABI version, or a duplicate method name.
+  // is not a plugin, another plugin ABI version or C++ ABI tag (saying which part
+  // differs), a name that is not its method's, or a duplicate method name.
   const Method& load_file(const std::string& path);
   // Loads every flowbp_method_*.so in a directory; throws PluginError if it is missing.
   void load_directory(const std::string& dir);
