@@ -18,6 +18,7 @@
 #include "bench_run.h"
 #include "flowbp/compute_threads.h"
 #include "commands.h"
+#include "plugin_loading.h"
 #include "flowbp/experiment.h"
 #include "flowbp/memory.h"
 #include "flowbp/text.h"
@@ -114,7 +115,7 @@ int bench(const Args& args) {
     s.python = vm.count("no-python") == 0;
     s.reference_script = vm.count("reference") ? vm["reference"].as<std::string>() : default_reference_script();
     if (vm.count("plugin-dir")) s.plugin_dirs = vm["plugin-dir"].as<std::vector<std::string>>();
-    registry.load_search_path(s.plugin_dirs);
+    load_method_plugins(registry, s.plugin_dirs, "bench");
     s.methods = vm.count("methods") ? split_nonempty(vm["methods"].as<std::string>(), ',') : registry.names();
     if (s.methods.empty()) throw ConfigError("--methods: no method given");
     // Every method and size is checked before the first measurement.

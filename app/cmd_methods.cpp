@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "commands.h"
+#include "plugin_loading.h"
 #include "flowbp/registry.h"
 #include "flowbp/text.h"
 #include "settings_listing.h"
@@ -91,7 +92,7 @@ int methods(const Args& args) {
     return 0;
   }
   Registry registry;
-  registry.load_search_path(plugin_dirs);
+  load_method_plugins(registry, plugin_dirs, "methods");
   for (const auto& n : names) registry.get(n);  // throws with a suggestion for an unknown name
   if (vm.count("json")) {
     print_json(registry, names.empty() ? registry.names() : names, std::cout);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "plugin_loading.h"
 #include "flowbp/registry.h"
 #include "flowbp/reward.h"
 #include "flowbp/sweep.h"
@@ -106,6 +107,13 @@ int sweep(const Args& args) {
     std::cerr << "flowbp sweep: give a sweep file, e.g. flowbp sweep sweeps/quick.toml (--help for more)\n";
     return 2;
   }
+  if (!vm.count("emit-slurm")) {
+    for (const char* slurm_only : {"tasks", "jobs-per-task", "slurm-time", "sbatch"})
+      if (vm.count(slurm_only) && !vm[slurm_only].defaulted()) {
+        std::cerr << "flowbp sweep: --" << slurm_only << " only applies with --emit-slurm\n";
+        return 2;
+      }
+  }
   if (jobs < 1 || jobs_per_task < 1 || threads < 0 || tasks < 0) {
     std::cerr << "flowbp sweep: --jobs and --jobs-per-task must be >= 1, --threads and --tasks >= 0\n";
     return 2;
@@ -122,7 +130,7 @@ int sweep(const Args& args) {
   std::vector<SweepRun> runs;
   try {
     Registry registry;
-    registry.load_search_path(plugin_dirs);
+    load_method_plugins(registry, plugin_dirs, "sweep");
     const Catalog catalog = model_catalog(&registry);
     spec = parse_sweep_file(sweep_path, catalog);
     runs = resolve_sweep(spec, catalog);
@@ -151,6 +159,19 @@ int sweep(const Args& args) {
 
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   if (vm.count("emit-slurm")) {
+    if (!vm["jobs"].defaulted())
+      throw std::invalid_argument("--jobs applies to a sweep run here; with --emit-slurm use --jobs-per-task (runs at "
+                                  "once inside an array task) and --tasks");
+    if (vm.count("resume") || vm.count("retry-failed") || vm.count("shard"))
+      throw std::invalid_argument("--emit-slurm writes a script whose tasks are the shards and resume by themselves; "
+                                  "drop --resume, --retry-failed and --shard");
+    if (static_cast<std::size_t>(tasks) > runs.size())
+      throw std::invalid_argument("--tasks " + std::to_string(tasks) + ": the sweep has " + std::to_string(runs.size()) +
+                                  " runs; more array tasks than runs would leave tasks with nothing to do");
+    if (!slurm_time.empty() && !is_slurm_time(slurm_time))
+      throw std::invalid_argument("--slurm-time '" + slurm_time +
+                                  "' is not a Slurm time limit: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS "
+                                  "(e.g. 04:00:00)");
     SlurmOptions so;
     so.flowbp_exe = self_exe();
     so.sweep_path = absolute(sweep_path);
@@ -192,6 +213,8 @@ int sweep(const Args& args) {
   options.shard = shard;
   for (const auto& d : plugin_dirs) options.plugin_dirs.push_back(absolute(d));
   options.progress = !vm.count("quiet");
+  require_resumable(options);
+  const SweepLock lock(options);
   prepare_out_dir(runs, mine, options);
   if (options.progress)
     std::cerr << "sweep " << spec.name << ": " << mine.size() << " runs"

@@ -1,6 +1,7 @@
 // `flowbp train CONFIG [options]`: one experiment, one method, one seed.
-// Exit codes: 0 done (or already done), 2 bad configuration or usage, 3 the run
-// failed (NaN/Inf, an error or a dead rank mid-run, recorded in rank 0's log).
+// Exit codes: 0 done (or already done), 2 bad configuration or usage (nothing ran),
+// 3 the run failed (NaN/Inf, an error or a dead rank mid-run, recorded in rank 0's
+// log), 4 the run could not start (an error before its log existed: nothing recorded).
 // Data-parallel ranks are read from torchrun's or Slurm's variables.
 #include <boost/program_options.hpp>
 
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "plugin_loading.h"
 #include "flowbp/experiment.h"
 #include "flowbp/registry.h"
 #include "flowbp/reward.h"
@@ -21,18 +23,29 @@ namespace flowbp::cli {
 
 namespace {
 
-constexpr int kExitDone = 0, kExitUsage = 2, kExitFailed = 3;
+constexpr int kExitDone = 0, kExitUsage = 2, kExitFailed = 3, kExitNotStarted = 4;
 
 const char* kUsage =
     "usage: flowbp train CONFIG.toml [options]\n\n"
     "Trains one method on one experiment and logs it to <out>/<name>/{config.toml, log.h5,\n"
     "checkpoint.bin}. Exit status: 0 done, 2 bad configuration or usage, 3 the run failed\n"
-    "(NaN/Inf, an error or a dead rank, recorded in the log).\n\n"
+    "(NaN/Inf, an error or a dead rank, recorded in the log), 4 the run could not start\n"
+    "(an error before its log existed, e.g. a disk or another process holding the run).\n\n"
     "Data-parallel: start one process per rank the way torchrun or Slurm does (RANK, WORLD_SIZE,\n"
     "MASTER_ADDR, MASTER_PORT, LOCAL_RANK, or SLURM_PROCID/SLURM_NTASKS/SLURM_LOCALID); train.batch\n"
     "is the global batch and only rank 0 writes files (docs/DISTRIBUTED.md).\n\n"
     "example: flowbp train experiments/toy.toml --method flowbp-lagrange --set method.K=4 --out runs/\n"
     "         torchrun --nproc_per_node 2 --no-python flowbp train experiments/toy.toml\n";
+
+// The same key twice on the command line is a mistake (which one was meant?), not "last wins".
+void require_distinct_keys(const std::vector<Override>& overrides) {
+  for (std::size_t i = 0; i < overrides.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      if (overrides[i].key == overrides[j].key)
+        throw ConfigError(overrides[i].origin + ": " + overrides[i].key + " is given twice (" + overrides[j].origin +
+                          " " + overrides[j].key + "=" + overrides[j].value_text + ", then " + overrides[i].origin +
+                          " " + overrides[i].key + "=" + overrides[i].value_text + "); give it once");
+}
 
 }  // namespace
 
@@ -94,8 +107,11 @@ int train(const Args& args) {
       overrides.push_back(parse_override("train.device=\"" + vm["device"].as<std::string>() + "\"", "--device"));
     if (vm.count("set"))
       for (const auto& s : vm["set"].as<std::vector<std::string>>()) overrides.push_back(parse_override(s, "--set"));
-    registry.load_search_path(vm.count("plugin-dir") ? vm["plugin-dir"].as<std::vector<std::string>>()
-                                                     : std::vector<std::string>{});
+    require_distinct_keys(overrides);
+    load_method_plugins(registry,
+                        vm.count("plugin-dir") ? vm["plugin-dir"].as<std::vector<std::string>>()
+                                               : std::vector<std::string>{},
+                        "train");
     experiment = load_experiment(config_path, overrides, model_catalog(&registry));
     method = &registry.get(experiment.method);
     run_name = vm.count("name") ? vm["name"].as<std::string>() : experiment.method + "-" + config_id(experiment);
@@ -128,10 +144,10 @@ int train(const Args& args) {
     return kExitUsage;
   } catch (const DistributedError& e) {  // a rank that never arrived, or died before the log existed
     std::fprintf(stderr, "flowbp train: %s\n", e.what());
-    return kExitFailed;
+    return kExitNotStarted;
   } catch (const std::exception& e) {  // before the log existed: nothing to record it in
     std::fprintf(stderr, "flowbp train: %s: %s\n", options.run_dir.c_str(), error_message(e).c_str());
-    return kExitFailed;
+    return kExitNotStarted;
   }
   switch (result.outcome) {
     case RunOutcome::AlreadyDone:
@@ -142,9 +158,17 @@ int train(const Args& args) {
       return kExitFailed;
     case RunOutcome::Stopped:
     case RunOutcome::Done:
-      if (!options.quiet)
-        std::fprintf(stderr, "flowbp train: %s: %lld steps in %.1f s\n", options.run_dir.c_str(),
-                     static_cast<long long>(result.steps_done), result.seconds);
+      if (!options.quiet) {
+        const long long trained = result.steps_done - result.resumed_from;
+        if (result.resumed_from > 0)
+          std::fprintf(stderr, "flowbp train: %s: steps %lld-%lld (%lld steps, resumed after step %lld) in %.1f s\n",
+                       options.run_dir.c_str(), static_cast<long long>(result.resumed_from) + 1,
+                       static_cast<long long>(result.steps_done), trained, static_cast<long long>(result.resumed_from),
+                       result.seconds);
+        else
+          std::fprintf(stderr, "flowbp train: %s: %lld steps in %.1f s\n", options.run_dir.c_str(), trained,
+                       result.seconds);
+      }
       return kExitDone;
   }
   return kExitDone;

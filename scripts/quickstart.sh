@@ -8,5 +8,8 @@ bash scripts/install-deps.sh
 meson compile -C build
 export OMP_WAIT_POLICY=PASSIVE
 jobs=$(( $(nproc) < 4 ? $(nproc) : 4 ))
-./build/app/flowbp sweep sweeps/quick.toml --out runs/quick --jobs "$jobs" --resume
+# A rerun continues the sweep that is there (finished runs are kept).
+resume=()
+[ -f runs/quick/sweep_runs.tsv ] && resume=(--resume)
+./build/app/flowbp sweep sweeps/quick.toml --out runs/quick --jobs "$jobs" "${resume[@]}"
 ./build/app/flowbp report runs/quick

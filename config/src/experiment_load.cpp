@@ -15,6 +15,7 @@
 #include "flowbp/did_you_mean.h"
 #include "flowbp/experiment.h"
 #include "flowbp/files.h"
+#include "flowbp/text.h"
 
 namespace flowbp {
 
@@ -55,7 +56,7 @@ std::string describe(const toml::node& node) {
   if (auto v = node.as_boolean()) return std::string("bool ") + (v->get() ? "true" : "false");
   if (auto v = node.as_integer()) return "integer " + std::to_string(v->get());
   if (auto v = node.as_floating_point()) return "real " + format_value(v->get());
-  if (auto v = node.as_string()) return "string " + format_value(v->get());
+  if (auto v = node.as_string()) return "string " + abbreviated(format_value(v->get()));
   if (node.is_array()) return "an array";
   if (node.is_table()) return "a table";
   return "a date/time";
@@ -239,7 +240,7 @@ const KindInfo& chosen_kind(const Entries& entries, const std::string& section, 
   std::string all;
   for (const auto& n : names) all += (all.empty() ? "" : ", ") + n;
   throw error_at(where_of(entries, section, "kind"), section + ".kind",
-                 "'" + name + "' is not one of {" + all + "}" + did_you_mean(name, names));
+                 "'" + abbreviated(name) + "' is not one of {" + all + "}" + did_you_mean(name, names));
 }
 
 void run_kind_check(const Entries& entries, const KindInfo& kind, const SettingValues& settings,
@@ -441,7 +442,7 @@ Experiment build(const std::string& toml_text, const std::string& source_name,
   fixed["eval"].set("held_out_conditions", e.eval.held_out_conditions);
   if (!is_device_name(e.train.device))
     throw error_at(where_of(entries, "train", "device"), "train.device",
-                   "'" + e.train.device + "' is not a device: expected \"cpu\", \"cuda\" or \"cuda:<index>\"" +
+                   "'" + abbreviated(e.train.device) + "' is not a device: expected \"cpu\", \"cuda\" or \"cuda:<index>\"" +
                        did_you_mean(e.train.device, {"cpu", "cuda"}));
 
   const MethodGiven given = method_given(entries);

@@ -6,6 +6,7 @@
 
 #include <sstream>
 
+#include "flowbp/error_message.h"
 #include "flowbp/experiment.h"
 
 namespace flowbp {
@@ -97,7 +98,7 @@ at::Tensor call(const Probe& probe, torch::jit::Module& module, std::vector<c10:
   try {
     out = module.forward(std::move(inputs));
   } catch (const std::exception& e) {
-    throw probe.fail("forward" + described + " failed on the probe batch: " + first_line(e.what()));
+    throw probe.fail("forward" + described + " failed on the probe batch: " + first_line(error_message(e)));
   }
   if (!out.isTensor()) throw probe.fail("forward" + described + " returned " + out.tagKind() + ", expected a Tensor");
   at::Tensor t = out.toTensor();

@@ -109,12 +109,14 @@ struct RunLog::Impl {
   Table steps, eval;
   std::string state = "running", reason;
   std::int64_t failed_step = -1;
+  std::int64_t checkpoint_step = 0;  // the step of the last checkpoint written beside the log
 
   void write_status() {
     h5::write_attr(status, "state", state, path);
     h5::write_attr(status, "reason", reason, path);
     h5::write_attr(status, "failed_step", failed_step, path);
     h5::write_attr(status, "steps_done", steps.rows, path);
+    h5::write_attr(status, "checkpoint_step", checkpoint_step, path);
   }
   void flush() { h5::check(H5Fflush(file, H5F_SCOPE_LOCAL), path, "cannot flush the run log to disk"); }
 
@@ -229,6 +231,7 @@ RunLog RunLog::reopen(const std::string& path, std::int64_t keep_steps, std::int
                                " complete rows, the checkpoint needs " + std::to_string(keep));
     set_rows(*table, keep, path);
   }
+  impl->checkpoint_step = keep_steps;
   impl->write_status();
   impl->flush();
   return RunLog(std::move(impl));
@@ -259,6 +262,14 @@ void RunLog::set_status(const std::string& state, const std::string& reason, std
   impl.state = state;
   impl.reason = reason;
   impl.failed_step = failed_step;
+  impl.reserve_space();
+  impl.write_status();
+  impl.flush();
+}
+
+void RunLog::set_checkpoint_step(std::int64_t step) {
+  Impl& impl = open_impl(impl_);
+  impl.checkpoint_step = step;
   impl.reserve_space();
   impl.write_status();
   impl.flush();

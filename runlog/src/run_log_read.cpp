@@ -51,9 +51,19 @@ RunLogSummary read_run_log_summary(const std::string& path) {
   s.failed_step = h5::read_int_attr(status, "failed_step", path);
   s.steps_total = h5::read_int_attr(status, "steps_total", path);
   s.steps_done = h5::read_int_attr(status, "steps_done", path);
+  if (h5::has_attr(status, "checkpoint_step")) s.checkpoint_step = h5::read_int_attr(status, "checkpoint_step", path);
   const std::int64_t shortest = shortest_column(file, "steps", path);
   if (shortest >= 0) s.steps_done = std::min(s.steps_done, shortest);
   return s;
+}
+
+bool is_run_log_stub(const std::string& path) {
+  h5::silence_errors();
+  if (H5Fis_hdf5(path.c_str()) <= 0) return true;
+  const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, h5::unlocked_access(path));
+  if (id < 0) return true;
+  h5::Id file(id, h5::Id::Kind::File);
+  return !h5::has_attr(file, "schema_version") || H5Lexists(file, "status", H5P_DEFAULT) <= 0;
 }
 
 std::vector<ColumnData> read_run_log_table(const std::string& path, const std::string& group_name) {

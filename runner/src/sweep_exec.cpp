@@ -45,17 +45,6 @@ std::string manifest_text(const std::vector<SweepRun>& runs) {
   return text;
 }
 
-// An exclusive, non-blocking lock on the run: -1 when another process holds it.
-int try_lock_run(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) throw std::runtime_error(path + ": cannot create the run lock: " + std::strerror(errno));
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 void move_failed_aside(const ExecOptions& o, const SweepRun& r) {
   const std::string aside_dir = o.out_dir + "/failed_attempts";
   make_dirs(aside_dir);
@@ -197,7 +186,7 @@ class Executor {
   void launch(std::size_t i) {
     const SweepRun& r = runs_[i];
     IndexEntry& e = entries_[i];
-    const int lock = try_lock_run(lock_path(o_, r));
+    const int lock = try_lock_file(lock_path(o_, r));
     if (lock < 0) {
       e.state = "running";
       e.reason = "held by another process (another shard or sweep)";
@@ -251,7 +240,7 @@ class Executor {
     e.started_utc = utc_now_iso8601();
     e.ended_utc.clear();
     e.exit_code = -1;
-    e.reason = insp.state == "partial" ? "continuing from step " + std::to_string(insp.steps_done) : "";
+    e.reason = insp.state == "partial" ? continuing_text(insp) : "";
     active_.push_back({i, pid, Clock::now()});
     progress_.set_running(running_names());
     progress_.event("start", r.name, e.reason);
@@ -340,8 +329,36 @@ int ExecSummary::exit_code() const {
   return 0;
 }
 
+SweepLock::SweepLock(const ExecOptions& o) {
+  make_dirs(o.out_dir + "/locks");
+  const std::string shard = o.shard.count > 1 ? "-" + std::to_string(o.shard.index) + "of" + std::to_string(o.shard.count) : "";
+  const std::string path = o.out_dir + "/locks/sweep" + shard + ".lock";
+  fd_ = try_lock_file(path);
+  if (fd_ < 0) {
+    const std::string holder = read_file_or_empty(path);
+    throw std::runtime_error(o.out_dir + ": another flowbp sweep" + (holder.empty() ? "" : " (pid " + holder + ")") +
+                             " is running " + (shard.empty() ? "this sweep" : "this shard") +
+                             " there; wait for it, or watch it with --status");
+  }
+  const std::string pid = std::to_string(::getpid());
+  if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) < 0) {
+    // Only a second sweep's message would lack the pid.
+  }
+}
+
+SweepLock::~SweepLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void require_resumable(const ExecOptions& o) {
+  if (o.resume && !fs::exists(o.out_dir + "/sweep_runs.tsv"))
+    throw std::runtime_error(o.out_dir + " holds no sweep to resume (no sweep_runs.tsv): drop --resume to start the "
+                             "sweep there, or give the --out of the sweep you meant");
+}
+
 void prepare_out_dir(const std::vector<SweepRun>& all_runs, const std::vector<SweepRun>& my_runs,
                      const ExecOptions& o) {
+  require_resumable(o);
   if (!o.resume) {
     std::vector<std::string> existing;
     for (const auto& r : my_runs)
@@ -377,6 +394,7 @@ RunInspection inspect_run(const std::string& out_dir, const SweepRun& run) {
   try {
     const RunLogSummary s = read_run_log_summary(log);
     insp.steps_done = s.steps_done;
+    insp.checkpoint_step = s.checkpoint_step;
     insp.steps_total = s.steps_total;
     insp.reason = s.reason;
     insp.state = s.state == "done" ? "done" : s.state == "failed" ? "failed" : "partial";
@@ -387,6 +405,14 @@ RunInspection inspect_run(const std::string& out_dir, const SweepRun& run) {
     insp.reason = e.what();
   }
   return insp;
+}
+
+std::string continuing_text(const RunInspection& insp) {
+  if (insp.checkpoint_step > 0)
+    return "continuing after its checkpoint at step " + std::to_string(insp.checkpoint_step) + " (" +
+           std::to_string(insp.steps_done) + " steps logged)";
+  if (insp.checkpoint_step == 0) return "starting again: no checkpoint yet (" + std::to_string(insp.steps_done) + " steps logged)";
+  return "continuing from its last checkpoint (" + std::to_string(insp.steps_done) + " steps logged)";
 }
 
 int threads_for(const SweepRun& run, const ExecOptions& o) {

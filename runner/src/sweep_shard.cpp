@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 namespace flowbp {
 
@@ -43,6 +45,36 @@ std::string shell_quote(const std::string& word) {
   std::string out = "'";
   for (const char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return out + "'";
+}
+
+namespace {
+
+bool all_digits(const std::string& s) {
+  if (s.empty() || s.size() > 6) return false;
+  for (char c : s)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
+}  // namespace
+
+bool is_slurm_time(const std::string& text) {
+  if (text == "infinite" || text == "UNLIMITED") return true;
+  std::string rest = text;
+  const auto dash = text.find('-');
+  if (dash != std::string::npos) {
+    if (!all_digits(text.substr(0, dash))) return false;
+    rest = text.substr(dash + 1);
+  }
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  for (std::size_t colon; (colon = rest.find(':', start)) != std::string::npos; start = colon + 1)
+    parts.push_back(rest.substr(start, colon - start));
+  parts.push_back(rest.substr(start));
+  for (const auto& p : parts)
+    if (!all_digits(p)) return false;
+  // Without days: M, M:S or H:M:S; with days: D-H, D-H:M or D-H:M:S: at most three parts.
+  return parts.size() <= 3;
 }
 
 std::string slurm_script(const SlurmOptions& o) {

@@ -119,7 +119,9 @@ class Parser {
       if (p.is_relative()) p = fs::path(spec.path).parent_path() / p;
       spec.base_path = p.lexically_normal().string();
       if (!fs::is_regular_file(spec.base_path))
-        problem(*base, "base", "no such file '" + spec.base_path + "'");
+        problem(*base, "base", fs::is_directory(spec.base_path)
+                                    ? "'" + spec.base_path + "' is a directory; give the base experiment's .toml file"
+                                    : "no such file '" + spec.base_path + "'");
     }
     for (const char* k : {"name", "description"}) {
       const toml::node* n = root.get(k);

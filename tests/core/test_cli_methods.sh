@@ -45,3 +45,20 @@ out=$("$flowbp" methods --json --plugin-dir "$tmp" echo-test)
 if err=$("$flowbp" rewards mode-preferenc 2>&1); then fail "unknown reward kind accepted"; fi
 grep -q "did you mean 'mode-preference'" <<<"$err" || fail "unknown reward kind: $err"
 echo "kind listings: ok"
+
+# Plugin paths: a file where a folder is meant, a missing FLOWBP_PLUGIN_PATH entry, a
+# shared object of the wrong name, and a method defined twice are all said out loud.
+if err=$("$flowbp" methods --plugin-dir "$tmp/flowbp_method_echo_test.so" 2>&1); then fail "a file as --plugin-dir accepted"; fi
+grep -q "is a file; give the folder that holds flowbp_method_<name>.so files" <<<"$err" || fail "--plugin-dir file: $err"
+if err=$(FLOWBP_PLUGIN_PATH=/nonexistent/plugins "$flowbp" methods 2>&1); then fail "missing FLOWBP_PLUGIN_PATH entry accepted"; fi
+grep -q "FLOWBP_PLUGIN_PATH names '/nonexistent/plugins', which does not exist" <<<"$err" || fail "FLOWBP_PLUGIN_PATH: $err"
+odd=$(mktemp -d); cp "$tmp/flowbp_method_echo_test.so" "$odd/echo.so"
+err=$("$flowbp" methods --plugin-dir "$odd" 2>&1 >/dev/null)
+grep -q "note: ignored $odd/echo.so: plugin files are named flowbp_method_<name>.so" <<<"$err" || fail "misnamed plugin: $err"
+shadow=$(mktemp -d); builtin=$(find "$(dirname "$flowbp")/../plugins" -name 'flowbp_method_refl.so' | head -n1)
+cp "$builtin" "$shadow/"
+err=$("$flowbp" methods --plugin-dir "$shadow" 2>&1 >/dev/null)
+grep -q "note: method 'refl' of $shadow/flowbp_method_refl.so is used; .*flowbp_method_refl.so defines it too and is ignored" <<<"$err" \
+  || fail "shadowed method: $err"
+rm -rf "$odd" "$shadow"
+echo "plugin paths: ok"

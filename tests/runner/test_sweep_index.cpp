@@ -185,3 +185,11 @@ TEST_CASE("threads per run: the config's, capped so that jobs x threads fits the
   o.threads = 3;  // --threads wins
   CHECK(threads_for(run, o) == 3);
 }
+
+TEST_CASE("Slurm time limits are checked as sbatch reads them") {
+  using flowbp::is_slurm_time;
+  for (const char* ok : {"30", "30:00", "04:00:00", "2-12", "2-12:30", "2-12:30:00", "infinite", "UNLIMITED"})
+    CHECK_MESSAGE(is_slurm_time(ok), ok);
+  for (const char* bad : {"", "banana", "4h", "1:2:3:4", "2-", "-3", "1.5", "12:ab"})
+    CHECK_FALSE_MESSAGE(is_slurm_time(bad), bad);
+}

@@ -14,6 +14,10 @@
 #include <sstream>
 #include <thread>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include "flowbp/run_log.h"
 #include "flowbp/sweep_index.h"
 #include "runner_fixture.h"
@@ -386,4 +390,47 @@ TEST_CASE("a run that crashes is recorded as failed; the others finish; --retry-
   const RunLogSummary log = read_run_log_summary(s.out + "/runs/" + victim + "/log.h5");
   CHECK(log.state == "done");
   CHECK(log.steps_done == 1500);
+}
+
+TEST_CASE("bad invocations and inputs are refused before any run starts, each named") {
+  const SweepDir s = make_sweep("refusals", kFourRuns);
+  auto refused = [&](const std::vector<std::string>& args, const std::string& message) {
+    CAPTURE(message);
+    const auto r = runner_test::run_flowbp(args);
+    CHECK(r.exit_code == 2);
+    CHECK(r.output.find(message) != std::string::npos);
+    INFO(r.output);
+  };
+  refused({"sweep", s.sweep, "--out", s.out, "--resume"},
+          s.out + " holds no sweep to resume (no sweep_runs.tsv): drop --resume");
+  refused({"sweep", s.sweep, "--out", s.out, "--emit-slurm", "--slurm-time", "banana"},
+          "--slurm-time 'banana' is not a Slurm time limit");
+  refused({"sweep", s.sweep, "--out", s.out, "--emit-slurm", "--tasks", "9"},
+          "--tasks 9: the sweep has 4 runs");
+  refused({"sweep", s.sweep, "--out", s.out, "--emit-slurm", "--jobs", "2"},
+          "--jobs applies to a sweep run here; with --emit-slurm use --jobs-per-task");
+  refused({"sweep", s.sweep, "--out", s.out, "--tasks", "2"}, "--tasks only applies with --emit-slurm");
+  refused({"sweep", s.dir, "--dry-run"}, s.dir + ": is a directory; give the sweep's .toml file");
+  CHECK_FALSE(fs::exists(s.out));
+
+  const SweepDir base_dir = make_sweep("base-dir", kFourRuns);
+  runner_test::write_text(base_dir.sweep, "base = \".\"\n" + std::string(kFourRuns));
+  refused({"sweep", base_dir.sweep, "--dry-run"}, "is a directory; give the base experiment's .toml file");
+
+  const SweepDir typo = make_sweep("axis-typo", "[[grid]]\n\"train.seeed\" = [1, 2]\n\"backbone.hiden\" = [32, 64]\n");
+  refused({"sweep", typo.sweep, "--dry-run"}, "unknown key 'seeed' in [train] (did you mean 'seed'?)");
+  refused({"sweep", typo.sweep, "--dry-run"}, "unknown key 'hiden' in [backbone] (did you mean 'hidden'?)");
+}
+
+TEST_CASE("a second sweep on the same output directory is refused while the first runs") {
+  const SweepDir s = make_sweep("two-at-once", kFourRuns);
+  fs::create_directories(s.out + "/locks");
+  const int fd = ::open((s.out + "/locks/sweep.lock").c_str(), O_RDWR | O_CREAT, 0644);
+  REQUIRE(fd >= 0);
+  REQUIRE(::flock(fd, LOCK_EX | LOCK_NB) == 0);
+  const auto r = runner_test::run_flowbp({"sweep", s.sweep, "--out", s.out});
+  ::close(fd);
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find(s.out + ": another flowbp sweep") != std::string::npos);
+  CHECK_FALSE(fs::exists(s.out + "/runs"));
 }

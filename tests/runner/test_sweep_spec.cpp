@@ -263,5 +263,8 @@ TEST_CASE("the shipped sweeps are valid") {
     CAPTURE(name);
     const auto runs = resolve_sweep(parse_sweep_file(root + "/sweeps/" + name + ".toml", catalog()), catalog());
     CHECK(runs.size() == count);
+    // docs/SWEEPS.md's table says how many runs each has.
+    CHECK(runner_test::read_text(root + "/docs/SWEEPS.md").find("| `sweeps/" + name + ".toml` | " +
+                                                                std::to_string(runs.size()) + " |") != std::string::npos);
   }
 }

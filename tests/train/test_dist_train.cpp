@@ -129,9 +129,9 @@ std::int64_t world_size_of(const std::string& log) {
   return -1;
 }
 
-std::string toy_args(const std::string& method, const std::string& extra) {
-  return std::string(FLOWBP_SOURCE_ROOT) + "/experiments/toy.toml --method " + method +
-         " --set train.batch=8 --set eval.samples_per_condition=16 --set train.dist_timeout_s=20 --quiet"
+std::string toy_args(const std::string& method, const std::string& extra, int batch = 8) {
+  return std::string(FLOWBP_SOURCE_ROOT) + "/experiments/toy.toml --method " + method + " --set train.batch=" +
+         std::to_string(batch) + " --set eval.samples_per_condition=16 --set train.dist_timeout_s=20 --quiet"
          " --name run " + extra;
 }
 
@@ -247,7 +247,7 @@ TEST_CASE("a rank killed mid-run makes the other exit non-zero with the reason, 
 TEST_CASE("a global batch that does not divide by the world size is refused before any rank trains") {
   const std::string dir = temp_dir("dist-batch");
   const Proc p = Proc::start(rank_env(0, 2, free_port()),
-                             toy_args("refl", "--set train.steps=2 --set train.batch=7 --out " + dir),
+                             toy_args("refl", "--set train.steps=2 --out " + dir, 7),
                              dir + "/output.txt");
   CHECK(p.wait() == 2);
   CHECK(p.output().find("train.batch: 7 is the global batch and must divide by the world size 2") !=

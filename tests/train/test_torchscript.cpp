@@ -134,6 +134,13 @@ TEST_CASE("broken models are refused before training, naming the file, what was 
        "expected [2]: one reward per sample"},
       {"velocity.pt", "reward_detached.pt", "reward_detached.pt: forward(x: Tensor[2, 2, 3], cond: Tensor[2] int64) "
                                             "is not differentiable in x"},
+      // The module's own message, not the interpreter's first line.
+      {"velocity_raises.pt", "reward.pt",
+       "velocity_raises.pt: forward(x: Tensor[2, 2, 3], t: Tensor[2] float, cond: Tensor[2] int64) failed on the probe "
+       "batch: ValueError: this model was trained without condition 2 (raised in the TorchScript module)"},
+      // Nothing to fine-tune: refused at the probe, not at step 1.
+      {"velocity_frozen.pt", "reward.pt",
+       "velocity_frozen.pt: the module has no trainable parameters (requires_grad): there is nothing to fine-tune"},
   };
   int i = 0;
   for (const auto& c : cases) {

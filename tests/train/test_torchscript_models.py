@@ -63,6 +63,19 @@ class RewardDetached(Reward):
         return self.score(x.detach(), cond)
 
 
+class VelocityRaises(Velocity):
+    def forward(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        if bool((cond == 2).any()):
+            raise ValueError("this model was trained without condition 2")
+        h = torch.cat([x.flatten(1), t[:, None], self.embed(cond)], dim=1)
+        return (self.net(h) * self.scale).view_as(x)
+
+
+class VelocityFrozen(torch.nn.Module):
+    def forward(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        return -x
+
+
 def main() -> None:
     out = sys.argv[1]
     torch.manual_seed(0)
@@ -73,6 +86,8 @@ def main() -> None:
         "velocity_wrong_shape.pt": VelocityWrongShape(),
         "reward_column.pt": RewardColumn(),
         "reward_detached.pt": RewardDetached(),
+        "velocity_raises.pt": VelocityRaises(),
+        "velocity_frozen.pt": VelocityFrozen(),
     }
     for name, module in models.items():
         torch.jit.script(module).save(os.path.join(out, name))

@@ -20,6 +20,8 @@
 #include "flowbp/files.h"
 #include "flowbp/memory.h"
 #include "flowbp/progress.h"
+#include "flowbp/resource_checks.h"
+#include "flowbp/run_directory.h"
 #include "flowbp/run_log.h"
 #include "flowbp/sealed_file.h"
 #include "flowbp/text.h"
@@ -128,11 +130,6 @@ std::string summary_line(const std::vector<MetricColumn>& cols, const std::vecto
 
 }  // namespace
 
-std::string error_message(const std::exception& error) {
-  if (const auto* c10_error = dynamic_cast<const c10::Error*>(&error)) return c10_error->what_without_backtrace();
-  return error.what();
-}
-
 std::vector<std::int64_t> training_conditions(const Experiment& exp) {
   std::vector<std::int64_t> pool;
   const auto& held = exp.eval.held_out_conditions;
@@ -161,15 +158,28 @@ TrainResult train_run(const Experiment& exp, const Method& method, const TrainOp
       throw ConfigError(std::string("train.device: ") + e.what());
     }
   }();
-  set_compute_threads(opt.threads > 0 ? opt.threads : static_cast<int>(exp.train.threads));
+  const int threads = opt.threads > 0 ? opt.threads : static_cast<int>(exp.train.threads);
+  require_cores(threads, opt.threads > 0);
+  set_compute_threads(threads);
   memory::install_counting_allocator();
 
   // Every rank reads the (shared) run directory's state before any rank writes to it,
-  // so all of them take the same decision.
+  // so all of them take the same decision; rank 0 holds the directory's lock meanwhile.
   const std::string dir = opt.run_dir;
   const std::string log_path = dir + "/log.h5", ckpt_path = dir + "/checkpoint.bin",
                     config_path = dir + "/config.toml";
   const std::string config_text = resolved_toml(exp), id = config_id(exp);
+  RunDirLock lock;
+  if (lead && is_directory(dir)) lock.take(dir);
+  if (file_exists(log_path) && is_run_log_stub(log_path)) {
+    if (!opt.resume)
+      throw ConfigError(dir + " holds an unreadable log.h5 (no run-log header: its creation failed, e.g. on a full "
+                        "disk): pass --resume to start the run afresh (the file is kept aside)");
+    if (lead) {
+      const std::string kept = set_aside_unreadable_log(dir);
+      if (!opt.quiet) std::fprintf(stderr, "%s: log.h5 held no run-log header; kept as %s, starting afresh\n", dir.c_str(), kept.c_str());
+    }
+  }
   const bool log_exists = file_exists(log_path);
   if (log_exists && !opt.resume)
     throw ConfigError(dir + " already holds a run (log.h5): pass --resume to continue it, or --name for a new run");
@@ -191,6 +201,7 @@ TrainResult train_run(const Experiment& exp, const Method& method, const TrainOp
   progress.note(backbone.note);
   const Reward reward = create_reward(exp.reward, backbone, models);
   if (!reward.note.empty()) progress.note(reward.note);
+  require_memory(exp, backbone.latents, compute, ranks.world_size);
 
   // Joined after each rank's own checks and loading, which fail alike on every rank:
   // no rank waits in a collective for one that already stopped.
@@ -205,7 +216,15 @@ TrainResult train_run(const Experiment& exp, const Method& method, const TrainOp
                   ranks.launcher + "), global batch " + std::to_string(exp.train.batch) + ", " +
                   std::to_string(exp.train.batch / ranks.world_size) + " per rank");
   }
-  if (lead) make_dirs(dir);
+  if (lead) {
+    make_dirs(dir);
+    if (!lock.held()) {
+      lock.take(dir);
+      // Another process may have started this run while this one was loading.
+      if (file_exists(log_path) != log_exists)
+        throw std::runtime_error(dir + ": another process started this run meanwhile; use --resume or another --name");
+    }
+  }
 
   const EvalSuite eval(exp, backbone, reward, compute);
   const Schedule schedule = Schedule::make(static_cast<int>(exp.sampling.steps), exp.sampling.shift);
@@ -313,7 +332,10 @@ TrainResult train_run(const Experiment& exp, const Method& method, const TrainOp
       }
       if (every(exp.train.checkpoint_every)) {
         if (group) check_same_weights(*group, *st.model, step);
-        if (lead) save_checkpoint(ckpt_path, st, id);
+        if (lead) {
+          save_checkpoint(ckpt_path, st, id);
+          log->set_checkpoint_step(step);
+        }
       }
     }
     bar.finish();

@@ -24,8 +24,12 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
 
 std::string closest_match(const std::string& word, const std::vector<std::string>& candidates) {
   std::string best;
-  std::size_t best_distance = std::max<std::size_t>(2, word.size() / 3) + 1;
+  // A third of the word, at least 2; never more than 8 (a long paste resembles nothing).
+  std::size_t best_distance = std::min<std::size_t>(8, std::max<std::size_t>(2, word.size() / 3)) + 1;
   for (const auto& c : candidates) {
+    // The distance is at least the length difference: a long paste skips the quadratic work.
+    const std::size_t gap = word.size() > c.size() ? word.size() - c.size() : c.size() - word.size();
+    if (gap >= best_distance && c.find(word) == std::string::npos) continue;
     std::size_t d = edit_distance(word, c);
     // A prefix ("lagrange" for "flowbp-lagrange") is as good as a near miss.
     bool affix = c.size() > word.size() && word.size() >= 3 &&

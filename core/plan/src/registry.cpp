@@ -23,6 +23,10 @@ namespace flowbp {
 
 namespace {
 
+bool is_shared_object_name(const std::string& name) {
+  return name.size() > 3 && (name.compare(name.size() - 3, 3, ".so") == 0 || name.find(".so.") != std::string::npos);
+}
+
 bool is_plugin_file_name(const std::string& name) {
   const std::string prefix = "flowbp_method_", suffix = ".so";
   return name.size() > prefix.size() + suffix.size() && name.compare(0, prefix.size(), prefix) == 0 &&
@@ -124,6 +128,8 @@ void Registry::load_directory(const std::string& dir) {
     const std::string name = e->d_name;
     if (is_plugin_file_name(name)) files.push_back(dir + "/" + name);
     else if (name != "." && name != ".." && is_directory(dir + "/" + name)) subdirs.push_back(dir + "/" + name);
+    else if (is_shared_object_name(name))
+      notes_.push_back("ignored " + dir + "/" + name + ": plugin files are named flowbp_method_<name>.so");
   }
   ::closedir(d);
   // One level down too: the build tree keeps each plugin in its own folder (plugins/<method>/).
@@ -140,7 +146,12 @@ void Registry::load_directory(const std::string& dir) {
     // The first directory on the search path wins for a method name.
     Registry probe;
     const Method& m = probe.load_file(f);
-    if (has(m.info().name) && methods_.at(m.info().name).path != f) continue;
+    const std::string name = m.info().name;
+    if (has(name) && methods_.at(name).path != f) {
+      notes_.push_back("method '" + name + "' of " + methods_.at(name).path + " is used; " + f +
+                       " defines it too and is ignored (the first directory on the plugin path wins)");
+      continue;
+    }
     load_file(f);
   }
 }
@@ -155,8 +166,17 @@ std::vector<std::string> Registry::default_search_dirs(const std::vector<std::st
 }
 
 void Registry::load_search_path(const std::vector<std::string>& extra_dirs) {
-  for (const auto& d : extra_dirs)
+  for (const auto& d : extra_dirs) {
+    if (is_regular_file(d))
+      throw PluginError("--plugin-dir '" + d + "' is a file; give the folder that holds flowbp_method_<name>.so files");
     if (!is_directory(d)) throw PluginError("plugin directory '" + d + "' does not exist");
+  }
+  if (const char* env = std::getenv("FLOWBP_PLUGIN_PATH"))
+    for (const auto& d : split_nonempty(env, ':'))
+      if (!is_directory(d))
+        throw PluginError("FLOWBP_PLUGIN_PATH names '" + d + "', which " +
+                          (file_exists(d) ? "is not a directory" : "does not exist") +
+                          "; it lists folders of flowbp_method_<name>.so files, separated by ':'");
   for (const auto& d : default_search_dirs(extra_dirs))
     if (is_directory(d)) load_directory(d);
   if (methods_.empty()) {
@@ -170,7 +190,7 @@ void Registry::load_search_path(const std::vector<std::string>& extra_dirs) {
 const Method& Registry::get(const std::string& name) const {
   auto it = methods_.find(name);
   if (it == methods_.end())
-    throw SettingError("method.name", "unknown method '" + name + "'" + did_you_mean(name, names()) +
+    throw SettingError("method.name", "unknown method '" + abbreviated(name) + "'" + did_you_mean(name, names()) +
                        "; loaded methods: " + [&] {
                          std::string all;
                          for (const auto& n : names()) all += (all.empty() ? "" : ", ") + n;

@@ -157,7 +157,7 @@ std::string SettingSpec::expectation() const {
 
 std::variant<SettingValue, std::string> SettingSpec::convert(const SettingValue& value) const {
   const auto wrong = [&]() -> std::string {
-    return "expected " + expectation() + ", got " + value_type_name(value) + " " + format_value(value);
+    return "expected " + expectation() + ", got " + value_type_name(value) + " " + abbreviated(format_value(value));
   };
   switch (type) {
     case SettingType::Bool:
@@ -201,7 +201,7 @@ std::string SettingSpec::range_problem(const SettingValue& value) const {
   } else if (auto s = std::get_if<std::string>(&value); s && type == SettingType::Choice) {
     for (const auto& c : choices)
       if (c == *s) return "";
-    return "'" + *s + "' is not " + expectation() + did_you_mean(*s, choices);
+    return "'" + abbreviated(*s) + "' is not " + expectation() + did_you_mean(*s, choices);
   }
   return "";
 }
@@ -257,7 +257,7 @@ SettingValues resolve_settings(const std::vector<SettingSpec>& specs,
   for (const auto& [name, value] : given) {
     (void)value;
     if (!find_setting(specs, name))
-      throw SettingError(prefix + "." + name, prefix + "." + name + ": unknown setting for " + owner +
+      throw SettingError(prefix + "." + name, prefix + "." + abbreviated(name) + ": unknown setting for " + owner +
                                                   suggest_setting(specs, name));
   }
   SettingValues out;

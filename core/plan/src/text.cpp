@@ -49,6 +49,13 @@ std::vector<std::string> split_nonempty(const std::string& text, char separator)
   return out;
 }
 
+std::string abbreviated(const std::string& text, std::size_t keep) {
+  if (text.size() <= keep + 20) return text;
+  std::size_t cut = keep;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 character
+  return text.substr(0, cut) + "… (" + std::to_string(text.size()) + " characters)";
+}
+
 std::string utc_now_iso8601() {
   const std::time_t now = std::time(nullptr);
   std::tm tm{};

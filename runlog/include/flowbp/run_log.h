@@ -50,6 +50,8 @@ class RunLog {
   std::int64_t eval_rows() const;
   void set_status(const std::string& state, const std::string& reason = "", std::int64_t failed_step = -1);
   void set_root_attr(const std::string& name, const AttrValue& value);
+  // Records that a checkpoint of this step now sits beside the log (what --resume continues after).
+  void set_checkpoint_step(std::int64_t step);
   void flush();
   void close();
 
@@ -65,11 +67,16 @@ struct RunLogSummary {
   std::int64_t schema_version = -1;
   std::string state, reason;
   std::int64_t steps_done = 0, steps_total = 0, failed_step = -1;
+  std::int64_t checkpoint_step = -1;  // of the last checkpoint; -1 when the log does not say
 };
 // steps_done is the number of /steps rows complete in every column: after a hard kill it
 // is min(status steps_done, shortest column). Throws std::runtime_error with the path for
 // a missing, corrupt or non-run-log file, or another schema_version.
 RunLogSummary read_run_log_summary(const std::string& path);
+// True when a file is at `path` but holds no committed run-log header (not HDF5, or HDF5
+// without flowbp's schema_version and /status): what a write that failed while the log
+// was being created (a full disk) leaves behind. Such a file holds nothing to keep.
+bool is_run_log_stub(const std::string& path);
 
 // Whole tables and attribute sets, for tests and small readers (analysis may read columns
 // itself). Integer columns come back as doubles.

@@ -59,8 +59,32 @@ struct RunInspection {
   std::string state;
   std::string reason;
   long long steps_done = 0, steps_total = 0;
+  long long checkpoint_step = -1;  // what a resume continues after; -1 unknown (or none yet)
 };
 RunInspection inspect_run(const std::string& out_dir, const SweepRun& run);
+
+// This invocation's claim on <out>/locks/sweep<shard>.lock, held until destroyed: two
+// sweeps over the same runs of one output directory at once would fight over its index
+// (shards of one sweep run side by side: each has its own).
+// With --resume, the output directory must hold a sweep (its sweep_runs.tsv): resuming
+// into an empty or mistyped directory would silently run everything. Throws
+// std::runtime_error saying so.
+void require_resumable(const ExecOptions& options);
+
+class SweepLock {
+ public:
+  // Throws std::runtime_error naming the directory and the holder when it is taken.
+  explicit SweepLock(const ExecOptions& options);
+  ~SweepLock();
+  SweepLock(const SweepLock&) = delete;
+  SweepLock& operator=(const SweepLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+// What resuming a partial run does, for the index and progress lines: "continuing after
+// its checkpoint at step 25 (37 steps logged)".
+std::string continuing_text(const RunInspection& inspection);
 
 // The torch threads a run gets: options.threads if set, else its train.threads
 // capped so that jobs x threads fits options.cores (at least 1).

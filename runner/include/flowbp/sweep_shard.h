@@ -39,6 +39,10 @@ struct SlurmOptions {
 // passed on to `flowbp sweep` (e.g. --dry-run to preview a task).
 std::string slurm_script(const SlurmOptions& options);
 
+// Whether `text` is a time limit sbatch accepts: minutes, MM:SS, HH:MM:SS, D-HH,
+// D-HH:MM or D-HH:MM:SS (all numbers), or "infinite"/"UNLIMITED".
+bool is_slurm_time(const std::string& text);
+
 // Quotes a word for bash.
 std::string shell_quote(const std::string& word);
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "flowbp/distributed.h"
+#include "flowbp/error_message.h"
 #include "flowbp/experiment.h"
 #include "flowbp/method.h"
 
@@ -46,8 +47,6 @@ struct TrainResult {
 // ConfigError; failures during it (a rank that died included) are returned.
 TrainResult train_run(const Experiment& experiment, const Method& method, const TrainOptions& options);
 
-// An exception's message without LibTorch's C++ backtrace (for logs and stderr).
-std::string error_message(const std::exception& error);
 
 // The training conditions: every class not in eval.held_out_conditions, or all
 // classes when every class is held out (the default).

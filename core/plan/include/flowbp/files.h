@@ -23,4 +23,10 @@ std::string read_file_or_empty(const std::string& path);
 // and leaves no temporary file behind.
 void write_file_atomically(const std::string& path, const std::string& text);
 
+// An exclusive, non-blocking lock on `path` (created when missing): the open descriptor,
+// or -1 when another process holds it. The lock lasts while the descriptor is open, in
+// this process or a child that inherited it; the kernel drops it when a killed holder
+// dies. Throws std::runtime_error naming the path when the file cannot be created.
+int try_lock_file(const std::string& path);
+
 }  // namespace flowbp

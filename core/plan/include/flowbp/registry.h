@@ -27,7 +27,8 @@ class Registry {
   // Loads every flowbp_method_*.so in a directory; throws PluginError if it is missing.
   void load_directory(const std::string& dir);
   // The default search path: --plugin-dir entries, then FLOWBP_PLUGIN_PATH, the
-  // build tree's plugin folder, and the install folder.
+  // build tree's plugin folder, and the install folder. A --plugin-dir or
+  // FLOWBP_PLUGIN_PATH entry that is not a directory is an error.
   void load_search_path(const std::vector<std::string>& extra_dirs = {});
 
   // Throws SettingError with "did you mean" for an unknown name.
@@ -38,8 +39,13 @@ class Registry {
 
   static std::vector<std::string> default_search_dirs(const std::vector<std::string>& extra_dirs);
 
+  // What loading noticed and a user should hear: shared objects skipped for their name,
+  // a method defined in two places (the first on the path wins).
+  const std::vector<std::string>& notes() const { return notes_; }
+
  private:
   std::map<std::string, LoadedMethod> methods_;
+  std::vector<std::string> notes_;
 };
 
 // Resolves a method's settings: defaults, names, types, ranges and the checks against

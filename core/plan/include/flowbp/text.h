@@ -16,6 +16,10 @@ std::string toml_real(double value);
 // The non-empty pieces of `text` between `separator`s ("a,,b" → {"a", "b"}).
 std::vector<std::string> split_nonempty(const std::string& text, char separator);
 
+// A user's text as a message shows it: whole when short, else its start and length
+// ("aaaa… (10485760 characters)"), so a pasted file never floods a terminal.
+std::string abbreviated(const std::string& text, std::size_t keep = 80);
+
 // The current time as ISO-8601 UTC, e.g. "2026-11-23T12:00:00Z".
 std::string utc_now_iso8601();
 
