@@ -45,19 +45,22 @@ std::vector<std::string> write_csv_tables(const Report& report, const std::strin
   {
     CsvFile csv(dir + "/main.csv");
     csv.row({"label", "method", "setting", "metric", "lower_is_better", "n", "mean", "std", "ci95_half", "base_n",
-             "base_mean", "gain_over_base", "best"});
-    for (std::size_t m = 0; m < t.metrics.size(); ++m) {
-      const Summary& b = t.base_model[m];
-      csv.row({"base model", "", "", t.metrics[m].name, t.metrics[m].lower_is_better ? "1" : "0", count(b.n),
-               fmt_exact(b.mean), fmt_exact(b.stddev), fmt_exact(b.ci95_half), count(b.n), fmt_exact(b.mean), "nan", "0"});
-    }
+             "base_mean", "gain_over_base", "best", "backbone"});
+    const auto backbone = [&](std::size_t b) { return t.backbones.size() > 1 ? t.backbones[b].label() : std::string(); };
+    for (std::size_t b = 0; b < t.base_model.size(); ++b)
+      for (std::size_t m = 0; m < t.metrics.size(); ++m) {
+        const Summary& s = t.base_model[b][m];
+        csv.row({t.base_label(b), "", "", t.metrics[m].name, t.metrics[m].lower_is_better ? "1" : "0", count(s.n),
+                 fmt_exact(s.mean), fmt_exact(s.stddev), fmt_exact(s.ci95_half), count(s.n), fmt_exact(s.mean), "nan",
+                 "0", backbone(b)});
+      }
     for (std::size_t r = 0; r < t.rows.size(); ++r)
       for (std::size_t m = 0; m < t.metrics.size(); ++m) {
         const Cell& c = t.cells[r][m];
         csv.row({t.rows[r].label(), t.rows[r].method, setting_text(t.rows[r].setting), t.metrics[m].name,
                  t.metrics[m].lower_is_better ? "1" : "0", count(c.value.n), fmt_exact(c.value.mean),
                  fmt_exact(c.value.stddev), fmt_exact(c.value.ci95_half), count(c.base.n), fmt_exact(c.base.mean),
-                 fmt_exact(c.gain), c.best ? "1" : "0"});
+                 fmt_exact(c.gain), c.best ? "1" : "0", backbone(t.rows[r].backbone)});
       }
     csv.close();
     written.push_back(dir + "/main.csv");
@@ -65,7 +68,7 @@ std::vector<std::string> write_csv_tables(const Report& report, const std::strin
   if (!report.ablations.empty()) {
     CsvFile csv(dir + "/ablation.csv");
     csv.row({"method", "context", "key", "value", "is_baseline", "metric", "lower_is_better", "n", "mean", "std",
-             "ci95_half", "gain_over_baseline", "best"});
+             "ci95_half", "gain_over_baseline", "best", "gain_ci", "gain_ci95_half", "gain_dof", "backbone"});
     for (const auto& a : report.ablations)
       for (std::size_t v = 0; v < a.values.size(); ++v)
         for (std::size_t m = 0; m < t.metrics.size(); ++m) {
@@ -73,7 +76,8 @@ std::vector<std::string> write_csv_tables(const Report& report, const std::strin
           csv.row({a.method, setting_text(a.context), a.key, a.values[v].text(), v == a.baseline ? "1" : "0",
                    t.metrics[m].name, t.metrics[m].lower_is_better ? "1" : "0", count(c.value.n),
                    fmt_exact(c.value.mean), fmt_exact(c.value.stddev), fmt_exact(c.value.ci95_half),
-                   fmt_exact(c.gain), c.best ? "1" : "0"});
+                   fmt_exact(c.gain), c.best ? "1" : "0", v == a.baseline ? "baseline" : to_string(c.gain_ci.kind),
+                   fmt_exact(c.gain_ci.ci95_half), fmt_exact(c.gain_ci.dof), a.backbone});
         }
     csv.close();
     written.push_back(dir + "/ablation.csv");

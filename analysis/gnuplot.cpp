@@ -21,6 +21,12 @@ std::string gnuplot_quote(const std::string& s) {
   return out + "'";
 }
 
+std::string gnuplot_lines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& line : lines) out += (out.empty() ? "" : ".\"\\n\".") + gnuplot_quote(line);
+  return out.empty() ? "''" : out;
+}
+
 std::string gnuplot_preamble(const std::string& png_path, int width, int height) {
   return "set terminal pngcairo size " + std::to_string(width) + "," + std::to_string(height) +
          " noenhanced font 'Sans,10'\nset output " + gnuplot_quote(png_path) +

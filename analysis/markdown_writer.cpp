@@ -44,6 +44,29 @@ std::string value_cell(const Cell& c, std::size_t group_n) {
   return c.best ? "**" + s + "**" : s;
 }
 
+// "+0.04333 ± 0.05171"; the gain alone where there is no interval.
+std::string gain_cell(const Cell& c) {
+  std::string s = fmt_signed(c.gain);
+  if (c.gain_ci.kind != Difference::Kind::None && !std::isnan(c.gain_ci.ci95_half)) s += " ± " + fmt_num(c.gain_ci.ci95_half);
+  return s;
+}
+
+// Which interval a variant's Δs carry: "paired", "Welch", "none (n=1)", or both kinds when
+// a metric column was missing from some runs.
+std::string interval_kinds(const std::vector<Cell>& cells) {
+  bool paired = false, welch = false, none = false;
+  for (const auto& c : cells) {
+    paired = paired || c.gain_ci.kind == Difference::Kind::Paired;
+    welch = welch || c.gain_ci.kind == Difference::Kind::Welch;
+    none = none || c.gain_ci.kind == Difference::Kind::None;
+  }
+  std::string out;
+  if (paired) out = "paired";
+  if (welch) out += std::string(out.empty() ? "" : "/") + "Welch";
+  if (none) out += std::string(out.empty() ? "" : "/") + "none (n=1)";
+  return out;
+}
+
 std::string metric_header(const MetricInfo& m) { return m.lower_is_better ? m.name + " ↓" : m.name; }
 
 std::string status_detail(const RunRecord& r) {
@@ -80,19 +103,29 @@ std::string render_markdown(const Report& report) {
   } else {
     md << "Final EMA evaluation; mean ± 95% confidence interval over seeds (Student t, n−1 degrees of freedom; "
           "n=1 has no interval). Δ base = gain over the base model (the is_base row of the same runs). "
-          "**Bold**: best per metric; ↓: lower is better.\n\n";
-    std::vector<std::string> head = {"method", "n"};
+          "**Bold**: best per metric; ↓: lower is better.";
+    if (t.backbones.size() > 1) {
+      std::string keys;
+      for (const auto& kv : t.backbones.front().differing) keys += (keys.empty() ? "" : ", ") + kv.first;
+      md << " The runs start from " << t.backbones.size() << " backbones (base models), which differ in " << keys
+         << ": each has its own base-model row, and each row's Δ base is against the base model of its own backbone.";
+    }
+    if (!t.single_method.empty()) md << " Every row is " << t.single_method << ", named by the settings it changes.";
+    md << "\n\n";
+    std::vector<std::string> head = {t.single_method.empty() ? "method" : t.single_method, "n"};
     for (const auto& m : t.metrics) {
       head.push_back(metric_header(m));
       head.push_back("Δ base");
     }
     md << row(head) << rule(head.size());
-    std::vector<std::string> base = {"base model", "—"};
-    for (const auto& s : t.base_model) {
-      base.push_back(s.n ? fmt_num(s.mean) : "—");
-      base.push_back("—");
+    for (std::size_t b = 0; b < t.base_model.size(); ++b) {
+      std::vector<std::string> base = {t.base_label(b), std::to_string(t.backbones[b].runs.size())};
+      for (const auto& s : t.base_model[b]) {
+        base.push_back(s.n ? fmt_num(s.mean) : "—");
+        base.push_back("—");
+      }
+      md << row(base);
     }
-    md << row(base);
     for (std::size_t r = 0; r < t.rows.size(); ++r) {
       std::vector<std::string> cells = {t.rows[r].label(), std::to_string(t.rows[r].runs.size())};
       for (const auto& c : t.cells[r]) {
@@ -106,11 +139,16 @@ std::string render_markdown(const Report& report) {
 
   for (const auto& a : report.ablations) {
     md << "## Ablation of " << a.key << " for " << a.method;
-    if (!a.context.empty()) md << " [" << setting_text(a.context) << "]";
+    std::string context = short_setting_text(a.context, t.key_names);
+    if (!a.backbone.empty()) context += (context.empty() ? "" : ", ") + a.backbone;
+    if (!context.empty()) md << " [" << context << "]";
     md << " (Table 4)\n\n";
     md << "Baseline " << a.key << "=" << a.values[a.baseline].text()
-       << ". Mean ± 95% CI over seeds; Δ = gain over the baseline. **Bold**: best per metric.\n\n";
-    std::vector<std::string> head = {a.key, "n"};
+       << ". Mean ± 95% CI over seeds; Δ = gain over the baseline ± its 95% CI: paired t over the per-seed "
+          "differences when the variant ran the baseline's seeds (each once, two or more), Welch t "
+          "(Welch–Satterthwaite degrees of freedom) otherwise; the Δ CI column says which. "
+          "**Bold**: best per metric.\n\n";
+    std::vector<std::string> head = {a.key, "n", "Δ CI"};
     for (const auto& m : t.metrics) {
       head.push_back(metric_header(m));
       head.push_back("Δ");
@@ -118,10 +156,11 @@ std::string render_markdown(const Report& report) {
     md << row(head) << rule(head.size());
     for (std::size_t v = 0; v < a.values.size(); ++v) {
       const std::size_t n = t.rows[a.rows[v]].runs.size();
-      std::vector<std::string> cells = {a.values[v].text() + (v == a.baseline ? " (baseline)" : ""), std::to_string(n)};
+      std::vector<std::string> cells = {a.values[v].text() + (v == a.baseline ? " (baseline)" : ""), std::to_string(n),
+                                        v == a.baseline ? "baseline" : interval_kinds(a.cells[v])};
       for (const auto& c : a.cells[v]) {
         cells.push_back(value_cell(c, n));
-        cells.push_back(v == a.baseline ? "—" : fmt_signed(c.gain));
+        cells.push_back(v == a.baseline ? "—" : gain_cell(c));
       }
       md << row(cells);
     }

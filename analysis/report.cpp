@@ -1,6 +1,10 @@
 #include "report.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -53,21 +57,93 @@ void check_options(const ReportOptions& o, const Report& report, const std::vect
   }
 }
 
-// A table or figure left from an earlier report into the same --out would read as
-// part of this one; only files of the kinds the report writes are removed.
-void remove_previous_output(const std::string& out_dir) {
+// The files a report writes, or removes as stale, in its --out.
+std::vector<fs::path> report_files(const std::string& out_dir) {
+  std::vector<fs::path> files = {fs::path(out_dir) / "report.md"};
+  for (const char* name : {"main.csv", "ablation.csv", "status.csv"}) files.push_back(fs::path(out_dir) / "tables" / name);
   std::error_code ec;
-  for (const char* name : {"main.csv", "ablation.csv", "status.csv"}) fs::remove(fs::path(out_dir) / "tables" / name, ec);
   for (const auto& dir : {fs::path(out_dir) / "figures", fs::path(out_dir) / "figures" / "data"}) {
     if (!fs::is_directory(dir, ec)) continue;
-    std::vector<fs::path> stale;
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
       const auto ext = entry.path().extension();
       if (entry.is_regular_file(ec) && (ext == ".png" || ext == ".dat" || ext == ".gp" || ext == ".log"))
-        stale.push_back(entry.path());
+        files.push_back(entry.path());
     }
-    for (const auto& p : stale) fs::remove(p, ec);
   }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// An earlier report (its report.md starts with our heading) may be replaced; a directory
+// of other files the report would overwrite or remove (a paper's own figures/) may not.
+void check_not_foreign(const std::string& out_dir, const std::string& what) {
+  std::error_code ec;
+  {
+    std::ifstream md(fs::path(out_dir) / "report.md");
+    std::string first;
+    if (md && std::getline(md, first) && first == "# flowbp report") return;
+  }
+  for (const auto& p : report_files(out_dir))
+    if (fs::exists(p, ec))
+      throw std::runtime_error(what + ": holds " + p.string() +
+                               ", which is not from a flowbp report (no report.md of one there); the report would "
+                               "overwrite or remove it. Give a new or empty directory, or an earlier report's");
+}
+
+// --out must be a directory or a path one can create as one; checked before anything is
+// read or written, so a typo never costs a report's work or an existing file.
+void check_out_dir(const std::string& out_dir, bool given) {
+  const std::string what = given ? "--out " + out_dir : "the output directory " + out_dir;
+  std::error_code ec;
+  const fs::path out(out_dir);
+  const auto st = fs::status(out, ec);
+  if (fs::exists(st)) {
+    if (!fs::is_directory(st))
+      throw std::runtime_error(what + ": exists and is not a directory (give a directory for the report)");
+    if (::access(out_dir.c_str(), W_OK | X_OK) != 0)
+      throw std::runtime_error(what + ": directory is not writable (" + std::strerror(errno) + ")");
+    check_not_foreign(out_dir, what);
+    return;
+  }
+  // The nearest existing ancestor must be a writable directory.
+  fs::path p = out.lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();  // "dir/"
+  for (;;) {
+    fs::path parent = p.parent_path();
+    if (parent.empty()) parent = ".";
+    const auto pst = fs::status(parent, ec);
+    if (fs::exists(pst)) {
+      if (!fs::is_directory(pst))
+        throw std::runtime_error(what + ": cannot be created: " + parent.string() + " is not a directory");
+      if (::access(parent.c_str(), W_OK | X_OK) != 0)
+        throw std::runtime_error(what + ": cannot be created in " + parent.string() + " (" + std::strerror(errno) + ")");
+      return;
+    }
+    if (parent == p) break;
+    p = parent;
+  }
+  throw std::runtime_error(what + ": cannot be created (no existing parent directory)");
+}
+
+// Runs of different backbones are never pooled into one row: each row's gain is over its own base model.
+void check_ignored_keys(const ReportOptions& o, const MainTable& table) {
+  if (table.backbones.size() < 2) return;
+  for (const auto& key : o.ignored_keys)
+    for (const auto& kv : table.backbones.front().differing)
+      if (kv.first == key)
+        throw std::runtime_error("--ignore " + key + ": these runs use " + std::to_string(table.backbones.size()) +
+                                 " backbones (base models) that differ in " + key +
+                                 "; rows never pool runs of different base models (each row's gain is over its own "
+                                 "backbone's base model), so the key cannot be ignored");
+}
+
+// A table or figure left from an earlier report into the same --out would read as
+// part of this one; only files of the kinds the report writes are removed.
+// (check_not_foreign made sure they are an earlier report's.)
+void remove_previous_output(const std::string& out_dir) {
+  std::error_code ec;
+  for (const auto& p : report_files(out_dir))
+    if (p.filename() != "report.md") fs::remove(p, ec);
 }
 
 }  // namespace
@@ -76,7 +152,11 @@ Report make_report(const ReportOptions& o) {
   if (o.inputs.empty()) throw std::runtime_error("no input: give run directories or log files");
   Report report;
   report.out_dir = o.out_dir.empty() ? default_out_dir(o.inputs) : o.out_dir;
-  for (const auto& path : find_run_logs(o.inputs, report.out_dir)) report.runs.push_back(read_run_log(path));
+  // A given --out first (before the inputs); the default one once the inputs are known to exist.
+  if (!o.out_dir.empty()) check_out_dir(report.out_dir, true);
+  const auto paths = find_run_logs(o.inputs, report.out_dir);
+  if (o.out_dir.empty()) check_out_dir(report.out_dir, false);
+  for (const auto& path : paths) report.runs.push_back(read_run_log(path));
   if (report.runs.empty()) throw std::runtime_error("no run logs (*.h5) found under the given inputs");
 
   std::vector<const RunRecord*> done;
@@ -84,6 +164,7 @@ Report make_report(const ReportOptions& o) {
     if (r.state == RunState::Done) done.push_back(&r);
   report.table = build_main_table(group_runs(done, o.ignored_keys), report.notes);
   check_options(o, report, done);
+  check_ignored_keys(o, report.table);
   if (o.by && report.table.rows.size()) {
     bool varies = std::any_of(report.table.rows.begin(), report.table.rows.end(), [&](const Group& g) {
       return std::any_of(g.setting.begin(), g.setting.end(), [&](const auto& kv) { return kv.first == *o.by; });

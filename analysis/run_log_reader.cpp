@@ -231,6 +231,7 @@ void read_into(hid_t file, RunRecord& run) {
   run.method = string_attr(file, "method", "/@", true);
   run.run_name = string_attr(file, "run_name", "/@", false);
   run.config_id = string_attr(file, "config_id", "/@", false);
+  run.backbone_cache_key = string_attr(file, "backbone_cache_key", "/@", false);
   run.seed = int_attr(file, "seed", "/@", -1);
 
   {

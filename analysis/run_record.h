@@ -38,6 +38,7 @@ struct RunRecord {
 
   std::int64_t schema_version = -1;
   std::string method, run_name, config_id;
+  std::string backbone_cache_key;  // root attribute; "" when absent or empty (no cached pre-trained model)
   std::int64_t seed = -1;
   std::string reason;  // Failed: the trainer's reason
   std::int64_t failed_step = -1, steps_done = 0, steps_total = 0;

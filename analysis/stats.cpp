@@ -90,4 +90,70 @@ Summary summarize(const std::vector<double>& values) {
   return s;
 }
 
+namespace {
+double mean_of(const std::vector<double>& v) {
+  double sum = 0;
+  for (double x : v) sum += x;
+  return sum / static_cast<double>(v.size());
+}
+// Sample variance (n - 1).
+double variance_of(const std::vector<double>& v, double mean) {
+  double ss = 0;
+  for (double x : v) ss += (x - mean) * (x - mean);
+  return ss / static_cast<double>(v.size() - 1);
+}
+}  // namespace
+
+Difference paired_difference(const std::vector<double>& a, const std::vector<double>& b) {
+  if (a.size() != b.size()) throw std::invalid_argument("paired_difference: samples of different sizes");
+  std::vector<double> d(a.size());
+  for (std::size_t i = 0; i < a.size(); ++i) d[i] = a[i] - b[i];
+  Difference out;
+  out.mean = d.empty() ? std::numeric_limits<double>::quiet_NaN() : mean_of(d);
+  if (d.size() < 2) {
+    out.ci95_half = out.dof = std::numeric_limits<double>::quiet_NaN();
+    return out;
+  }
+  out.kind = Difference::Kind::Paired;
+  const Summary s = summarize(d);
+  out.dof = static_cast<double>(d.size() - 1);
+  out.ci95_half = s.ci95_half;
+  return out;
+}
+
+Difference welch_difference(const std::vector<double>& a, const std::vector<double>& b) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  Difference out;
+  out.mean = a.empty() || b.empty() ? nan : mean_of(a) - mean_of(b);
+  if (a.size() < 2 || b.size() < 2) {
+    out.ci95_half = out.dof = nan;
+    return out;
+  }
+  out.kind = Difference::Kind::Welch;
+  const double na = static_cast<double>(a.size()), nb = static_cast<double>(b.size());
+  const double va = variance_of(a, mean_of(a)) / na, vb = variance_of(b, mean_of(b)) / nb;
+  const double se2 = va + vb;
+  if (std::isnan(se2)) {  // a NaN value: no interval, as summarize() gives none
+    out.ci95_half = out.dof = nan;
+    return out;
+  }
+  if (se2 == 0) {  // both sides constant: the difference is exact
+    out.ci95_half = 0;
+    out.dof = nan;
+    return out;
+  }
+  out.dof = se2 * se2 / (va * va / (na - 1) + vb * vb / (nb - 1));
+  out.ci95_half = student_t_quantile(0.975, out.dof) * std::sqrt(se2);
+  return out;
+}
+
+const char* to_string(Difference::Kind kind) {
+  switch (kind) {
+    case Difference::Kind::None: return "none";
+    case Difference::Kind::Paired: return "paired";
+    case Difference::Kind::Welch: return "welch";
+  }
+  return "?";
+}
+
 }  // namespace flowbp::analysis

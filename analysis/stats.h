@@ -23,4 +23,22 @@ struct Summary {
 // would bias the table.
 Summary summarize(const std::vector<double>& values);
 
+// A 95% confidence interval on a difference of means (a variant minus its baseline).
+struct Difference {
+  enum class Kind { None, Paired, Welch } kind = Kind::None;
+  double mean = 0;       // mean(a) - mean(b)
+  double ci95_half = 0;  // NaN for Kind::None (fewer than two values on a side)
+  double dof = 0;        // degrees of freedom of the t quantile; NaN when the spread is zero
+};
+
+// Paired t: a[i] and b[i] come from the same seed; the interval is the one-sample t
+// interval of the n differences (n - 1 degrees of freedom). Needs a.size() == b.size() >= 2.
+Difference paired_difference(const std::vector<double>& a, const std::vector<double>& b);
+
+// Welch t: independent samples with unequal variances, Welch-Satterthwaite degrees of
+// freedom. Needs two values on each side.
+Difference welch_difference(const std::vector<double>& a, const std::vector<double>& b);
+
+const char* to_string(Difference::Kind kind);  // "none", "paired", "welch"
+
 }  // namespace flowbp::analysis

@@ -19,10 +19,11 @@ po::options_description report_options() {
                             "from HDF5 run logs; directories are searched recursively for *.h5.\n\noptions");
   o.add_options()
       ("help,h", "show this help")
-      ("out,o", po::value<std::string>(), "output directory (default <first dir>/report)")
+      ("out,o", po::value<std::string>(), "output directory (default <first dir>/report); an existing file is refused")
       ("metric,m", po::value<std::string>(), "metric for the sweep and eval figures (default reward)")
       ("by", po::value<std::string>(), "config key for the ablation table, e.g. method.K (default: the one key a method varies)")
-      ("baseline", po::value<std::string>(), "value of the --by key that gains are measured against (default the first)")
+      ("baseline", po::value<std::string>(),
+       "value of the --by key that gains are measured against (default the first); every ablation must have it")
       ("ignore", po::value<std::vector<std::string>>()->composing(), "config key that is not a swept setting (repeatable)")
       ("no-figures", "tables only");
   return o;

@@ -2,7 +2,9 @@
 """Recomputes the report's tables from make_logs.py's known values, with numpy and
 scipy (not the C++ code), and compares them with the CSV that `flowbp report` wrote.
 
-    check_report.py REPORT_ROOT      (REPORT_ROOT/main and REPORT_ROOT/ablation)
+    check_report.py REPORT_ROOT          (REPORT_ROOT/main and REPORT_ROOT/ablation)
+    check_report.py --delta REPORT_DIR   (a report of make_logs.py's delta/: the CI of every
+                                          ablation delta, paired by seed or Welch)
 """
 import math
 import os
@@ -96,6 +98,62 @@ def check_ablation(path):
             if bool(row["best"]) != (k in best_labels(means, lower, metric)):
                 failures.append(f"ablation {metric}: best mark of K={k} is {row['best']}")
 
+
+def paired_half(diffs):
+    """Half-width of the 95% paired-t interval: scipy's own when the spread is not zero."""
+    d = np.array(diffs, dtype=float)
+    if d.std(ddof=1) == 0:
+        return 0.0
+    ci = stats.ttest_rel(d, np.zeros_like(d)).confidence_interval(0.95)
+    return (ci.high - ci.low) / 2
+
+
+def welch_half(a, b):
+    """Half-width of the 95% Welch interval, Welch-Satterthwaite degrees of freedom."""
+    a, b = np.array(a, dtype=float), np.array(b, dtype=float)
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    if va + vb == 0:
+        return 0.0
+    dof = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    return stats.t.ppf(0.975, dof) * math.sqrt(va + vb)
+
+
+def check_delta(path):
+    df = pd.read_csv(path)
+    seeds = make_logs.DELTA_SEEDS
+    base_k = min(seeds)
+    if sorted(set(df["value"])) != sorted(seeds):
+        failures.append(f"delta: values {sorted(set(df['value']))}")
+    for metric in make_logs.METRICS:
+        base = {s: make_logs.final_eval("drtune", s, base_k)[metric] for s in seeds[base_k]}
+        for k, ss in seeds.items():
+            row = df[(df["value"] == k) & (df["metric"] == metric)]
+            if len(row) != 1:
+                failures.append(f"delta: {len(row)} rows for K={k}/{metric}")
+                continue
+            row = row.iloc[0]
+            mine = {s: make_logs.final_eval("drtune", s, k)[metric] for s in ss}
+            gain = np.mean(list(mine.values())) - np.mean(list(base.values()))
+            close(f"delta K={k}/{metric} gain", row["gain_over_baseline"], gain)
+            if k == base_k:
+                kind, half = "baseline", float("nan")
+            elif sorted(mine) == sorted(base) and len(mine) >= 2:
+                kind, half = "paired", paired_half([mine[s] - base[s] for s in sorted(mine)])
+            elif len(mine) >= 2 and len(base) >= 2:
+                kind, half = "welch", welch_half(list(mine.values()), list(base.values()))
+            else:
+                kind, half = "none", float("nan")
+            if row["gain_ci"] != kind:
+                failures.append(f"delta K={k}/{metric}: gain_ci {row['gain_ci']!r}, want {kind!r}")
+            close(f"delta K={k}/{metric} gain_ci95_half", float(row["gain_ci95_half"]), half)
+
+
+if sys.argv[1] == "--delta":
+    check_delta(os.path.join(sys.argv[2], "tables", "ablation.csv"))
+    for f in failures:
+        print("MISMATCH", f)
+    print(f"check_report --delta: {len(failures)} mismatches")
+    sys.exit(1 if failures else 0)
 
 root = sys.argv[1]
 check_main(os.path.join(root, "main", "tables", "main.csv"))

@@ -7,6 +7,13 @@ numbers, plus one file of every kind the report must survive, for the analysis t
 OUT_DIR/main      flowbp-lagrange and draft-lv, 3 seeds each, and the bad files
 OUT_DIR/ablation  flowbp-sparse with method.K in {2, 4, 8} x 2 seeds, and K=16 x 1 seed
 OUT_DIR/memory    full-bp and flowbp-sparse with sampling.steps in {10, 20, 40}
+OUT_DIR/backbones flowbp-sparse on two backbones (backbone.hidden 128 and 256, different base
+                  models), refl on the 256 one only, 2 seeds each
+OUT_DIR/lagrange  flowbp-lagrange as sweeps/lagrange.toml lists its variants (every method key
+                  in every run's config), 2 seeds; zero gradient norms (the hinge cleared),
+                  r_s undefined (NaN) for P = 1 and on odd steps, a wide r_0 spread
+OUT_DIR/delta     drtune with method.K in {2, 4, 16} on seeds {0, 1, 2} (paired with K = 2),
+                  K = 8 on seeds {3, 4, 5} (Welch), K = 32 on seed 0 only (no interval)
 The eval values are given by the functions below; check_report.py recomputes the
 expected tables from them independently of the C++ code.
 """
@@ -42,11 +49,29 @@ def final_eval(method, seed, knob=None):
                 "fid_toy": 9.0 + 0.1 * k - 0.2 * seed}
     if method == "full-bp":
         return {m: BASE[m] + 0.1 for m in METRICS}
+    if method == "refl":
+        return {m: BASE[m] + 0.2 + 0.01 * seed for m in METRICS}
+    if method == "drtune":  # seed effects that differ between K, so paired differences have a spread
+        k = knob
+        wobble = {0: 0.00, 1: 0.03, 2: -0.01, 3: 0.02, 4: 0.05, 5: -0.02}[seed] * (1 + (k % 3))
+        return {"reward": 0.60 + 0.05 * math.log2(k) + 0.01 * seed + wobble, "reward_std": 0.1 + 0.01 * k,
+                "ood_aesthetic": 0.30 + 0.002 * k * seed, "ood_clip": 0.60 - 0.01 * k + wobble,
+                "quality_logp": -2.0 - 0.01 * seed * seed, "mode_coverage": 0.9 + wobble,
+                "fid_toy": 9.0 + 0.1 * k - 0.2 * seed + 3 * wobble}
+    if method == "flowbp-lagrange" and knob is not None:  # a lagrange.toml variant: knob = (P, variant index)
+        p, v = knob
+        return {"reward": 0.80 + 0.02 * p + 0.01 * v + 0.01 * seed, "reward_std": 0.1, "ood_aesthetic": 0.3,
+                "ood_clip": 0.6, "quality_logp": -2.0, "mode_coverage": 0.9, "fid_toy": 8.0}
     raise ValueError(method)
 
 
 def write_log(path, method, seed, config, *, state="done", steps_done=STEPS, reason="", failed_step=-1,
-              schema_version=1, fixed_strings=False, knob=None, drop_eval=(), r0_nan=False, peak_bytes=1 << 20):
+              schema_version=1, fixed_strings=False, knob=None, drop_eval=(), r0_nan=False, peak_bytes=1 << 20,
+              base_shift=0.0, backbone_cache_key=None, zero_grad_every=0, rs_nan_odd=False, r0_spread=0.0):
+    """base_shift: added to every base-model metric (another backbone's base model);
+    zero_grad_every: every k-th step has grad_norm_pre_clip = 0 (every sample cleared the hinge);
+    rs_nan_odd: r_s is NaN on odd steps (no interior connector drawn that step);
+    r0_spread: r_0 alternates +-r0_spread around its level between seeds (a band wider than the mean)."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     rng = np.random.default_rng(seed + 17)
     with h5py.File(path, "w") as f:
@@ -56,6 +81,8 @@ def write_log(path, method, seed, config, *, state="done", steps_done=STEPS, rea
                      "config_toml": "# test", "config_id": "%012x" % abs(hash((method, seed, str(config)))),
                      "run_name": f"{method}-s{seed}", "method": method, "created_utc": "2025-01-01T00:00:00Z"}.items():
             f.attrs[k] = s(v)
+        if backbone_cache_key is not None:
+            f.attrs["backbone_cache_key"] = s(backbone_cache_key)
         f.attrs["seed"] = np.int64(seed)
         f.attrs["world_size"] = np.int64(1)
         cfg = f.create_group("config")
@@ -79,12 +106,19 @@ def write_log(path, method, seed, config, *, state="done", steps_done=STEPS, rea
         step = np.arange(1, n + 1, dtype=np.int64)
         fe = final_eval(method, seed, knob)
         reward = BASE["reward"] + (fe["reward"] - BASE["reward"]) * (1 - np.exp(-step / 30.0)) + 0.01 * rng.standard_normal(n)
+        grad = 2.0 + rng.random(n)
+        if zero_grad_every:
+            grad[step % zero_grad_every == 0] = 0.0
+        r_s = np.full(n, np.nan) if r0_nan else 0.02 + 0.01 * rng.random(n)
+        if rs_nan_odd:
+            r_s[step % 2 == 1] = np.nan
+        r_0 = np.full(n, np.nan) if r0_nan else 0.05 + 0.02 * rng.random(n) + (r0_spread if seed % 2 else -0.5 * r0_spread)
         cols = {
             "step": step, "loss": 1.0 - reward, "reward_mean": reward, "reward_std": np.full(n, 0.1),
-            "grad_norm_pre_clip": 2.0 + rng.random(n), "grad_norm_post_clip": np.full(n, 1.0),
-            "r_s_mean": np.full(n, np.nan) if r0_nan else 0.02 + 0.01 * rng.random(n),
+            "grad_norm_pre_clip": grad, "grad_norm_post_clip": np.minimum(grad, 1.0),
+            "r_s_mean": r_s,
             "r_s_max": np.full(n, np.nan) if r0_nan else np.full(n, 0.05),
-            "r_0_mean": np.full(n, np.nan) if r0_nan else 0.05 + 0.02 * rng.random(n),
+            "r_0_mean": r_0,
             "r_0_max": np.full(n, np.nan) if r0_nan else np.full(n, 0.1),
             "compose_err": np.full(n, np.nan), "traj_weight_min": np.ones(n), "traj_weight_max": np.ones(n),
             "grad_rescale_factor": np.ones(n), "j": np.full(n, 5, dtype=np.int64), "s": np.full(n, 12, dtype=np.int64),
@@ -109,8 +143,9 @@ def write_log(path, method, seed, config, *, state="done", steps_done=STEPS, rea
         for m in METRICS:
             if m in drop_eval:
                 continue
-            mid = 0.5 * (BASE[m] + fe[m])
-            values = [BASE[m]] + [mid] * (len(evals) - 2) + ([fe[m]] if len(evals) > 1 else [])
+            base = BASE[m] + base_shift
+            mid = 0.5 * (base + fe[m])
+            values = [base] + [mid] * (len(evals) - 2) + ([fe[m]] if len(evals) > 1 else [])
             d = ev.create_dataset(m, data=np.array(values[:len(evals)], dtype=np.float64), maxshape=(None,), chunks=True)
             if m in LOWER_IS_BETTER:
                 d.attrs["lower_is_better"] = np.int64(1)
@@ -167,6 +202,43 @@ def main(out):
                 cfg["sampling.steps"] = n_steps
                 write_log(os.path.join(d, "log.h5"), method, seed, cfg, knob=4, peak_bytes=peak,
                           r0_nan=(method == "full-bp"))
+
+    # Two backbones: the 256-wide one's base model scores 0.1 more on every metric.
+    for method, hidden, shift, key in [("flowbp-sparse", 128, 0.0, "00000000000000aa"),
+                                       ("flowbp-sparse", 256, 0.1, "00000000000000bb"),
+                                       ("refl", 256, 0.1, "00000000000000bb")]:
+        for seed in [0, 1]:
+            d = os.path.join(out, "backbones", f"{method}-h{hidden}-s{seed}")
+            cfg = base_config(method, seed, d, **{"method.K": 4, "backbone.hidden": hidden,
+                                                  "backbone.cache_dir": f"/cache/{hidden}"})
+            write_log(os.path.join(d, "log.h5"), method, seed, cfg, knob=4, base_shift=shift,
+                      backbone_cache_key=key, r0_nan=(method == "refl"))
+
+    # sweeps/lagrange.toml's variants; every run records every method key (the resolved config).
+    for v, (p, extra) in enumerate(LAGRANGE_VARIANTS):
+        for seed in [1, 2]:
+            d = os.path.join(out, "lagrange", f"v{v}-s{seed}")
+            keys = {"method.K": 4, "method.P": p, "method.negative_weights": "error", "method.support_scale": 0.5,
+                    "method.weights": "lagrange"}
+            keys.update(extra)
+            write_log(os.path.join(d, "log.h5"), "flowbp-lagrange", seed, base_config("flowbp-lagrange", seed, d, **keys),
+                      knob=(p, v), zero_grad_every=(7 if seed == 1 else 0), rs_nan_odd=(p != 1), r0_spread=0.08)
+            if p == 1:  # a single-velocity leap has no interior connector
+                with h5py.File(os.path.join(d, "log.h5"), "r+") as f:
+                    f["steps"]["r_s_mean"][...] = np.nan
+
+    # Ablation deltas: K = 4 and 16 share K = 2's seeds (paired), K = 8 does not (Welch), K = 32 has one seed.
+    for k, seeds in DELTA_SEEDS.items():
+        for seed in seeds:
+            d = os.path.join(out, "delta", f"K{k}-s{seed}")
+            write_log(os.path.join(d, "log.h5"), "drtune", seed, base_config("drtune", seed, d, **{"method.K": k}),
+                      knob=k, r0_nan=True)
+
+
+LAGRANGE_VARIANTS = [(1, {}), (2, {}), (3, {}), (4, {"method.negative_weights": "reduce"}),
+                     (3, {"method.weights": "uniform"}), (3, {"method.support_scale": 0.25}),
+                     (3, {"method.support_scale": 1.0})]
+DELTA_SEEDS = {2: [0, 1, 2], 4: [0, 1, 2], 8: [3, 4, 5], 16: [0, 1, 2], 32: [0]}
 
 
 if __name__ == "__main__":

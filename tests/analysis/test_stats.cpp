@@ -41,3 +41,25 @@ TEST_CASE("summary: mean, sample std and 95% half-width") {
   CHECK(std::isnan(summarize({}).mean));
   CHECK(std::isnan(summarize({1.0, NAN}).mean));  // a NaN seed is visible, not dropped
 }
+
+TEST_CASE("difference intervals: paired t over seeds, Welch t otherwise (values from scipy 1.10)") {
+  // scipy.stats.ttest_rel([1, 2, 3.5], [0.5, 1.8, 2.9]).confidence_interval()
+  const Difference p = paired_difference({1, 2, 3.5}, {0.5, 1.8, 2.9});
+  CHECK(p.kind == Difference::Kind::Paired);
+  CHECK(p.mean == doctest::Approx(0.43333333333333335));
+  CHECK(p.ci95_half == doctest::Approx(0.517114501273674).epsilon(1e-10));
+  CHECK(p.dof == 2);
+  // Welch-Satterthwaite: dof 4.8557..., t(0.975, dof) * se (non-integer dof through the t CDF).
+  const Difference w = welch_difference({1, 2, 3.5}, {0.5, 1.8, 2.9, 4.0});
+  CHECK(w.kind == Difference::Kind::Welch);
+  CHECK(w.mean == doctest::Approx(-0.1333333333333333));
+  CHECK(w.dof == doctest::Approx(4.855719439312994).epsilon(1e-10));
+  CHECK(w.ci95_half == doctest::Approx(2.7072395685579367).epsilon(1e-10));
+  // Too few values: no interval, never a zero-width one.
+  CHECK(welch_difference({1}, {1, 2}).kind == Difference::Kind::None);
+  CHECK(std::isnan(welch_difference({1}, {1, 2}).ci95_half));
+  CHECK(std::isnan(paired_difference({1}, {2}).ci95_half));
+  // Constant on both sides: an exact difference.
+  CHECK(welch_difference({1, 1}, {0.5, 0.5}).ci95_half == 0);
+  CHECK(paired_difference({1, 2}, {0.5, 1.5}).ci95_half == 0);
+}
