@@ -18,6 +18,8 @@ std::string setting_text(const Setting& setting) {
 
 bool is_ignored_key(const std::string& key, const std::set<std::string>& extra_ignored) {
   if (extra_ignored.count(key) || key == "train.seed" || key == "method.name") return true;
+  // What method.preset set: derived from the preset and the settings, never a knob of its own.
+  if (key == "method.preset_values" || key == "method.preset_overridden") return true;
   const std::string leaf = key.substr(key.rfind('.') == std::string::npos ? 0 : key.rfind('.') + 1);
   auto ends_with = [&](const std::string& suffix) {
     return leaf.size() >= suffix.size() && leaf.compare(leaf.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -84,6 +86,24 @@ std::vector<std::string> varying_keys(const std::vector<const RunRecord*>& runs,
   std::vector<std::string> keys;
   for (const auto& [key, values] : seen)
     if (values.size() > 1 || present[key] != runs.size()) keys.push_back(key);
+  // When the preset varies, a setting that the preset alone decides (the same value in
+  // every run of a preset) is the preset's doing: the runs are told apart by the preset.
+  if (std::find(keys.begin(), keys.end(), "method.preset") != keys.end()) {
+    auto follows_preset = [&](const std::string& key) {
+      std::map<std::string, const ConfigValue*> by_preset;
+      for (const RunRecord* run : runs) {
+        auto preset = run->config.find("method.preset");
+        auto value = run->config.find(key);
+        if (preset == run->config.end() || value == run->config.end()) return false;
+        auto [it, fresh] = by_preset.emplace(preset->second.text(), &value->second);
+        if (!fresh && !(*it->second == value->second)) return false;
+      }
+      return true;
+    };
+    keys.erase(std::remove_if(keys.begin(), keys.end(),
+                              [&](const std::string& key) { return key != "method.preset" && follows_preset(key); }),
+               keys.end());
+  }
   return keys;
 }
 

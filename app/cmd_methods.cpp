@@ -29,7 +29,8 @@ void print_json(const Registry& registry, const std::vector<std::string>& names,
         << ",\n   \"axes\": {\"reward_input\": " << quoted(info.axes.reward_input) << ", \"weights\": "
         << quoted(info.axes.weights) << ", \"active_set\": " << quoted(info.axes.active_set)
         << ", \"bridge\": " << quoted(info.axes.bridge) << "},\n   \"params\": "
-        << settings_json(loaded.method->settings(), "     ") << "}";
+        << settings_json(loaded.method->settings(), "     ") << ",\n   \"presets\": " << presets_json(loaded.method->presets(), "     ")
+        << "}";
     first = false;
   }
   out << "\n]\n";
@@ -60,7 +61,7 @@ void print_table(const Registry& registry, std::ostream& out) {
   for (auto w : width) out << std::string(w + 2, '-') << '|';
   out << '\n';
   for (const auto& r : rows) line(r);
-  out << "\n`flowbp methods NAME` lists a method's settings.\n";
+  out << "\n`flowbp methods NAME` lists a method's settings and presets.\n";
 }
 
 void print_method(const Method& method, const std::string& path, std::ostream& out) {
@@ -70,6 +71,13 @@ void print_method(const Method& method, const std::string& path, std::ostream& o
       << i.axes.weights << "\n  active set:   " << i.axes.active_set << "\n  bridge:       " << i.axes.bridge
       << "\n\n";
   print_settings(method.settings(), "method", out);
+  const std::vector<Preset> presets = method.presets();
+  out << "\n  presets (method.preset = \"<name>\" in an experiment, or flowbp train --preset <name>;\n"
+         "  settings given explicitly override a preset's values):\n";
+  if (presets.empty()) out << "    (none)\n";
+  for (const auto& p : presets)
+    out << "    " << p.name << ": " << p.description << "\n        from " << p.source << "\n        "
+        << preset_values_text(p) << '\n';
 }
 
 }  // namespace

@@ -34,7 +34,8 @@ const char* kUsage =
     "Data-parallel: start one process per rank the way torchrun or Slurm does (RANK, WORLD_SIZE,\n"
     "MASTER_ADDR, MASTER_PORT, LOCAL_RANK, or SLURM_PROCID/SLURM_NTASKS/SLURM_LOCALID); train.batch\n"
     "is the global batch and only rank 0 writes files (docs/DISTRIBUTED.md).\n\n"
-    "example: flowbp train experiments/toy.toml --method flowbp-lagrange --set method.K=4 --out runs/\n"
+    "example: flowbp train experiments/toy.toml --method flowbp-sparse --set method.K=4 --out runs/\n"
+    "         flowbp train experiments/toy.toml --method flowbp-bridge --preset authors-sd35 --set method.beta=0.3\n"
     "         torchrun --nproc_per_node 2 --no-python flowbp train experiments/toy.toml\n";
 
 // The same key twice on the command line is a mistake (which one was meant?), not "last wins".
@@ -54,6 +55,8 @@ int train(const Args& args) {
   visible.add_options()
       ("help,h", "show this help")
       ("method,m", po::value<std::string>(), "method to train (same as --set method.name=NAME)")
+      ("preset,p", po::value<std::string>(), "the method's preset, e.g. authors-sd35 (same as --set method.preset=NAME; "
+                                             "`flowbp methods NAME` lists them); explicit settings override it")
       ("set,s", po::value<std::vector<std::string>>()->composing(),
        "override a dotted key, e.g. --set method.K=4 --set train.lr=3e-4 (repeatable)")
       ("out,o", po::value<std::string>()->default_value("runs"), "directory that holds run directories")
@@ -103,6 +106,8 @@ int train(const Args& args) {
   try {
     if (vm.count("method"))
       overrides.push_back(parse_override("method.name=\"" + vm["method"].as<std::string>() + "\"", "--method"));
+    if (vm.count("preset"))
+      overrides.push_back(parse_override("method.preset=\"" + vm["preset"].as<std::string>() + "\"", "--preset"));
     if (vm.count("device"))
       overrides.push_back(parse_override("train.device=\"" + vm["device"].as<std::string>() + "\"", "--device"));
     if (vm.count("set"))

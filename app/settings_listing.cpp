@@ -19,6 +19,22 @@ void print_settings(const std::vector<SettingSpec>& settings, const std::string&
         << s.range_text() << "\n        " << s.help << '\n';
 }
 
+std::string presets_json(const std::vector<Preset>& presets, const std::string& indent) {
+  std::ostringstream out;
+  out << '{';
+  bool first = true;
+  for (const auto& p : presets) {
+    out << (first ? "\n" : ",\n") << indent << quoted(p.name) << ": {\"description\": " << quoted(p.description)
+        << ", \"source\": " << quoted(p.source) << ", \"values\": {";
+    for (std::size_t k = 0; k < p.values.size(); ++k)
+      out << (k ? ", " : "") << quoted(p.values[k].first) << ": " << json_value(p.values[k].second);
+    out << "}}";
+    first = false;
+  }
+  out << '}';
+  return out.str();
+}
+
 std::string settings_json(const std::vector<SettingSpec>& settings, const std::string& indent) {
   std::ostringstream out;
   out << '[';

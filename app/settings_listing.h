@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "flowbp/method.h"
 #include "flowbp/settings.h"
 
 namespace flowbp::cli {
@@ -14,6 +15,8 @@ namespace flowbp::cli {
 void print_settings(const std::vector<SettingSpec>& settings, const std::string& prefix, std::ostream& out);
 
 // [{"name": …, "type": …, "default": …, "min"/"max"/"choices" when set, "help": …}, …]
+// {"name": {"description": …, "source": …, "values": {"K": 5, …}}, …} in the presets' order.
+std::string presets_json(const std::vector<Preset>& presets, const std::string& indent);
 std::string settings_json(const std::vector<SettingSpec>& settings, const std::string& indent);
 
 // The value as JSON (strings quoted, lists as arrays).

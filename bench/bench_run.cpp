@@ -32,6 +32,11 @@ Experiment bench_experiment(const Registry& registry, const BenchSettings& setti
       set("train.seed", std::to_string(settings.seed)),
       set("sampling.steps", std::to_string(steps)),
   };
+  // The PyTorch reference (reference.py) implements the first edition's samplers and
+  // rules: every method runs its spec-v1 preset.
+  if (registry.has(method))
+    for (const auto& preset : registry.get(method).presets())
+      if (preset.name == "spec-v1") overrides.push_back(set("method.preset", "\"spec-v1\""));
   // full-bp is the linear-memory reference: it always backpropagates through all N steps.
   if (settings.K > 0 && method != "full-bp" && registry.has(method) && declares(registry.get(method), "K"))
     overrides.push_back(set("method.K", std::to_string(settings.K)));

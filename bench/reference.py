@@ -4,7 +4,7 @@ PyTorch: the reference `flowbp bench` times the C++ harness against.
 
 Same toy velocity model (sinusoidal time features + condition embedding + SiLU
 MLP), same cached no-grad rollout, same surrogate constructions (FlowBP-Sparse,
-LeapAlign, FlowBP-Lagrange; METHODS.md §2 and §5), same mode-preference reward,
+LeapAlign, FlowBP-Lagrange; docs/METHODS.md §2 and §5, first edition), same mode-preference reward,
 hinge loss with trajectory weights, backward, gradient clipping, AdamW and EMA.
 
     reference.py --spec SPEC.json    # JSON result on stdout
@@ -67,7 +67,7 @@ def reward_fn(x, cond, preferred_means, width):
     return 1 - (1 - torch.exp(d2 * (-0.5 / (width * width)))).prod(1)
 
 
-# ---- index selection (METHODS.md §4) -------------------------------------------
+# ---- index selection (docs/METHODS.md §4) -------------------------------------------
 
 def late_biased(t, n, k, gamma, rng):
     idx = np.arange(1, n + 1)
@@ -118,7 +118,7 @@ def lagrange_weights(nodes, lo, hi):
     return weights
 
 
-# ---- the surrogates (METHODS.md §5) ------------------------------------------
+# ---- the surrogates (docs/METHODS.md §5) ------------------------------------------
 
 class Runner:
     def __init__(self, spec, model):
@@ -220,11 +220,14 @@ class Runner:
         return (F.relu(self.tau - r) * w.float()).mean() * self.loss_scale, r
 
 
-# Settings the reference implements only at their defaults; anything else is refused
-# rather than silently benchmarked as something else.
-DEFAULT_ONLY = {"leap_sampler": "dirichlet", "alpha1": 1.0, "alpha2": 1.0, "alpha3": 1.0, "r_min": 0, "r_max": -1,
+# Settings the reference implements only at their first-edition values (the spec-v1
+# preset, which flowbp bench runs); anything else is refused rather than silently
+# benchmarked as something else.
+DEFAULT_ONLY = {"leap_sampler": "dirichlet_v1", "alpha1": 1.0, "alpha2": 1.0, "alpha3": 1.0, "r_min": 0, "r_max": -1,
                 "l1_max": -1, "weights": "lagrange", "trajectory_weighting": True,
-                "trajectory_weighting_normalize": False, "residual_floor": 0.1, "grad_rescale_scope": "surrogate"}
+                "trajectory_weighting_normalize": False, "residual_floor": 0.1, "grad_rescale_scope": "surrogate",
+                "support_selection": "random", "rounding": "first_edition", "late_bias": "time",
+                "late_bias_origin": "global"}
 
 
 def check_settings(m):

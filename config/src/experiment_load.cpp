@@ -16,6 +16,7 @@
 #include "flowbp/experiment.h"
 #include "flowbp/files.h"
 #include "flowbp/text.h"
+#include "flowbp/registry.h"
 
 namespace flowbp {
 
@@ -281,19 +282,27 @@ void check_held_out(const Entries& entries, std::vector<std::int64_t>& held, std
 
 struct MethodGiven {
   std::string name;
+  std::string preset;  // method.preset, "" = none
   std::map<std::string, SettingValue> settings;
 };
 
+// Keys of [method] that record what method.preset set: written into every resolved
+// configuration that names a preset, recomputed (never read) when one is loaded back.
+bool is_preset_record(const std::string& key) { return key == "preset_values" || key == "preset_overridden"; }
+
 MethodGiven method_given(const Entries& entries) {
-  MethodGiven out{kDefaultMethod, {}};
+  MethodGiven out{kDefaultMethod, "", {}};
   auto s = entries.by_section.find("method");
   if (s == entries.by_section.end()) return out;
   for (const auto& [name, at] : s->second) {
     const SettingValue v = value_of(at, "method." + name, nullptr);
-    if (name == "name") {
-      if (!std::holds_alternative<std::string>(v))
-        throw error_at(at.where, "method.name", "expected a method name (string), got " + describe(*at.node));
-      out.name = std::get<std::string>(v);
+    if (name == "name" || name == "preset" || is_preset_record(name)) {
+      if (!std::holds_alternative<std::string>(v)) {
+        const char* what = name == "name" ? "a method name (string)" : name == "preset" ? "a preset name (string)" : "a string";
+        throw error_at(at.where, "method." + name, std::string("expected ") + what + ", got " + describe(*at.node));
+      }
+      if (name == "name") out.name = std::get<std::string>(v);
+      if (name == "preset") out.preset = std::get<std::string>(v);
       continue;
     }
     out.settings[name] = v;
@@ -309,14 +318,38 @@ SettingValues resolve_method(const Entries& entries, const MethodGiven& given, c
   } catch (const SettingError& e) {
     throw error_at(where_of(entries, "method", "name"), "method.name", e.what());
   }
+  std::map<std::string, SettingValue> preset_values;
   try {
-    return resolve_method_params(*method, given.settings, static_cast<int>(steps), shift);
+    if (!given.preset.empty())
+      for (const auto& [name, value] : find_preset(*method, given.preset).values) preset_values[name] = value;
+    return resolve_method_params(*method, given.preset, given.settings, static_cast<int>(steps), shift);
   } catch (const SettingError& e) {
-    const std::string message = e.what();
+    std::string message = e.what();
+    std::string where = where_of_key(entries, e.key());
+    // A value the preset set (not given explicitly) is reported where the preset was named.
+    const std::string setting = e.key().rfind("method.", 0) == 0 ? e.key().substr(7) : "";
+    if (preset_values.count(setting) && !given.settings.count(setting)) {
+      where = where_of(entries, "method", "preset");
+      message += " (set by method.preset = \"" + given.preset + "\")";
+    }
     const bool names_method = message.find("'" + given.name + "'") != std::string::npos;
-    throw ConfigError(where_of_key(entries, e.key()) + ": " + message +
-                      (names_method ? "" : " (method '" + given.name + "')"));
+    throw ConfigError(where + ": " + message + (names_method ? "" : " (method '" + given.name + "')"));
   }
+}
+
+// "K beta": the names of the preset's settings whose resolved value is not the preset's
+// (explicit settings override a preset).
+std::string overridden_by_settings(const Method& method, const Preset& preset, const SettingValues& resolved) {
+  const std::vector<SettingSpec> specs = method.settings();
+  std::string out;
+  for (const auto& [name, value] : preset.values) {
+    const SettingSpec* spec = find_setting(specs, name);
+    if (!spec || !resolved.has(name)) continue;
+    const auto converted = spec->convert(value);
+    const SettingValue* preset_value = std::get_if<SettingValue>(&converted);
+    if (!preset_value || !(*preset_value == resolved.all().at(name))) out += (out.empty() ? "" : " ") + name;
+  }
+  return out;
 }
 
 void insert_value(toml::table& table, const std::string& key, const SettingValue& value) {
@@ -447,6 +480,7 @@ Experiment build(const std::string& toml_text, const std::string& source_name,
 
   const MethodGiven given = method_given(entries);
   e.method = given.name;
+  e.method_preset = given.preset;
   if (catalog.methods()) {
     e.method_params = resolve_method(entries, given, *catalog.methods(), e.sampling.steps, e.sampling.shift);
   } else {
@@ -461,7 +495,14 @@ Experiment build(const std::string& toml_text, const std::string& source_name,
   for (const auto& [section, values] : fixed) insert_all(*e.resolved[section].as_table(), values);
   toml::table& method = *e.resolved["method"].as_table();
   method.insert_or_assign("name", e.method);
+  method.insert_or_assign("preset", e.method_preset);
   insert_all(method, e.method_params);
+  if (!e.method_preset.empty() && catalog.methods()) {
+    const Method& m = catalog.methods()->get(e.method);
+    const Preset preset = find_preset(m, e.method_preset);
+    method.insert_or_assign("preset_values", preset_values_text(preset));
+    method.insert_or_assign("preset_overridden", overridden_by_settings(m, preset, e.method_params));
+  }
   return e;
 }
 

@@ -20,13 +20,44 @@ class FlowbpSparse final : public Method {
   }
 
   std::vector<SettingSpec> settings() const override {
-    return {SettingSpec::integer("K", 6, 1, std::nullopt, "number of active (re-forwarded) steps"),
-            common_params::late_bias_gamma(1.0), common_params::grad_rescale_strength()};
+    std::vector<SettingSpec> specs = {SettingSpec::integer("K", 6, 1, std::nullopt, "number of active (re-forwarded) steps")};
+    common_params::append(specs, common_params::late_bias(1.0));
+    specs.push_back(common_params::grad_rescale_strength());
+    return specs;
+  }
+
+  // The authors' released FlowBP-Sparse configs; each value's file and line:
+  // docs/methods/flowbp-sparse.md.
+  std::vector<Preset> presets() const override {
+    auto authors = [](const std::string& name, const std::string& what, const std::string& file, std::int64_t k,
+                      double gamma, double strength) {
+      return Preset{name,
+                    "the authors' released FlowBP-Sparse config for " + what,
+                    {{"K", k},
+                     {"late_bias_gamma", gamma},
+                     {"late_bias", std::string("steps")},
+                     {"late_bias_origin", std::string("segment")},
+                     {"grad_rescale_strength", strength}},
+                    std::string("RuoyuWang-2077/FlowBP@93b220ad:") + file};
+    };
+    return {authors("authors-sd35", "SD3.5-M", "configs/final/sd35/sd3_5_flowbp_sparse.yaml", 4, 1.0, 0.5),
+            authors("authors-flux1", "FLUX.1-dev", "configs/final/flux1/flux1_flowbp_sparse.yaml", 3, 2.0, 1.0),
+            authors("authors-flux2", "FLUX.2-klein-base-9B",
+                    "configs/final/flux2/flux2_klein_base_9b_flowbp_sparse.yaml", 4, 2.0, 0.0),
+            Preset{"spec-v1",
+                   "first edition (docs/METHODS.md §0): time-based late bias (1 - t_i + 1/N)^gamma",
+                   {{"K", std::int64_t{6}},
+                    {"late_bias_gamma", 1.0},
+                    {"late_bias", std::string("time")},
+                    {"late_bias_origin", std::string("global")},
+                    {"grad_rescale_strength", 1.0}},
+                   "docs/METHODS.md §0: the first edition's values"}};
   }
 
   void validate(const SettingValues& params, const Schedule& schedule) const override {
     const int steps = schedule.steps();
     common_params::require_at_most(params, "K", steps, "N");
+    common_params::validate_late_bias(params);
   }
 
   int max_active(const SettingValues& params, int /*steps*/) const override {
@@ -35,8 +66,9 @@ class FlowbpSparse final : public Method {
 
   Plan plan(const SettingValues& params, const PlanContext& ctx) const override {
     const int n = ctx.steps();
-    const std::vector<int> active = sample_late_biased(ctx.schedule, 1, n, static_cast<int>(params.get_int("K")),
-                                                       params.get_real("late_bias_gamma"), ctx.rng);
+    // One segment {1..N}: its first candidate on the noise side is N.
+    const std::vector<int> active =
+        common_params::sample_late(params, ctx.schedule, 1, n, n, static_cast<int>(params.get_int("K")), ctx.rng);
     Segment replay = plan_builders::euler_segment(ctx.schedule, n, 0, active, Pin::Guard);
     const double rho = plan_builders::grad_rescale(plan_builders::abs_weight(replay),
                                                    plan_builders::abs_active_weight(replay),

@@ -28,6 +28,13 @@ class FullBp final : public Method {
     return {SettingSpec::integer("K", -1, -1, std::nullopt, "steps backpropagated through; -1 means all N")};
   }
 
+  // Not a method of the paper: the authors released no configuration for it, so it ships
+  // only the first edition's values (unchanged in the second).
+  std::vector<Preset> presets() const override {
+    return {Preset{"spec-v1", "first edition, unchanged in the second (docs/METHODS.md §0): all N steps",
+                   {{"K", std::int64_t{-1}}}, "docs/METHODS.md §0: the first edition's values"}};
+  }
+
   void validate(const SettingValues& params, const Schedule& schedule) const override {
     const int steps = schedule.steps();
     const auto k = params.get_int("K");

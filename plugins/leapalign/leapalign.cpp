@@ -7,6 +7,9 @@ namespace {
 
 using namespace flowbp;
 
+// The authors' argparse defaults: no LeapAlign config sets a sampler (docs/METHODS.md §4).
+const common_params::LeapDefaults kLeapDefaults{"uniform", {4.2, 4.2, 4.2}, -1};
+
 class LeapAlign final : public Method {
  public:
   MethodInfo info() const override {
@@ -20,13 +23,53 @@ class LeapAlign final : public Method {
 
   std::vector<SettingSpec> settings() const override {
     std::vector<SettingSpec> specs = {common_params::beta(0.3)};
-    common_params::append(specs, common_params::leap_sampling());
+    common_params::append(specs, common_params::leap_sampling(kLeapDefaults));
     common_params::append(specs, common_params::connector_weighting());
     return specs;
   }
 
+  // The authors' released LeapAlign configs (configs/final/<backbone>/*leapalign.yaml of
+  // RuoyuWang-2077/FlowBP); each value's file and line: docs/methods/leapalign.md.
+  std::vector<Preset> presets() const override {
+    auto authors = [](const std::string& name, const std::string& what, const std::string& file) {
+      return Preset{name,
+                    "the authors' released LeapAlign config for " + what,
+                    {{"beta", 0.3},
+                     {"leap_sampler", std::string("uniform")},
+                     {"alpha1", 4.2},
+                     {"alpha2", 4.2},
+                     {"alpha3", 4.2},
+                     {"i_min", std::int64_t{1}},
+                     {"i_max", std::int64_t{26}},
+                     {"s_max", std::int64_t{-1}},
+                     {"tail_ratio", 1.0},
+                     {"trajectory_weighting", true},
+                     {"trajectory_weighting_normalize", false},
+                     {"residual_floor", 0.1}},
+                    std::string("RuoyuWang-2077/FlowBP@93b220ad:") + file};
+    };
+    return {authors("authors-sd35", "SD3.5-M", "configs/final/sd35/sd3_5_leapalign.yaml"),
+            authors("authors-flux1", "FLUX.1-dev", "configs/final/flux1/flux1_leapalign.yaml"),
+            authors("authors-flux2", "FLUX.2-klein-base-9B", "configs/final/flux2/flux2_klein_base_9b_leapalign.yaml"),
+            Preset{"spec-v1",
+                   "first edition (docs/METHODS.md §0): Dirichlet(1, 1, 1) laid out from the noise end over "
+                   "N - 1 steps",
+                   {{"beta", 0.3},
+                    {"leap_sampler", std::string("dirichlet_v1")},
+                    {"alpha1", 1.0},
+                    {"alpha2", 1.0},
+                    {"alpha3", 1.0},
+                    {"r_min", std::int64_t{0}},
+                    {"r_max", std::int64_t{-1}},
+                    {"l1_max", std::int64_t{-1}},
+                    {"trajectory_weighting", true},
+                    {"trajectory_weighting_normalize", false},
+                    {"residual_floor", 0.1}},
+                   "docs/METHODS.md §0: the first edition's values"}};
+  }
+
   void validate(const SettingValues& params, const Schedule& schedule) const override {
-    common_params::validate_leap(params, schedule.steps());
+    common_params::validate_leap(params, schedule.steps(), kLeapDefaults);
   }
 
   int max_active(const SettingValues& /*params*/, int /*steps*/) const override { return 2; }

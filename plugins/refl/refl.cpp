@@ -33,6 +33,22 @@ class Refl final : public Method {
                               "of the whole rollout with only k active (Table 4 ablation)")};
   }
 
+  // The authors' released ReFL configs (W = 11 on every backbone); each value's file
+  // and line: docs/methods/refl.md.
+  std::vector<Preset> presets() const override {
+    auto authors = [](const std::string& name, const std::string& what, const std::string& file) {
+      return Preset{name, "the authors' released ReFL config for " + what,
+                    {{"W", std::int64_t{11}}, {"reward_input", std::string("posterior_mean")}},
+                    std::string("RuoyuWang-2077/FlowBP@93b220ad:") + file};
+    };
+    return {authors("authors-sd35", "SD3.5-M", "configs/final/sd35/sd3_5_refl.yaml"),
+            authors("authors-flux1", "FLUX.1-dev", "configs/final/flux1/flux1_refl.yaml"),
+            authors("authors-flux2", "FLUX.2-klein-base-9B", "configs/final/flux2/flux2_klein_base_9b_refl.yaml"),
+            Preset{"spec-v1", "first edition, unchanged in the second (docs/METHODS.md §0): W = ceil(N/4)",
+                   {{"W", std::int64_t{-1}}, {"reward_input", std::string("posterior_mean")}},
+                   "docs/METHODS.md §0: the first edition's values"}};
+  }
+
   void validate(const SettingValues& params, const Schedule& schedule) const override {
     const int steps = schedule.steps();
     const auto w = params.get_int("W");

@@ -53,7 +53,10 @@ std::vector<std::string> param_names(const Method& method) {
   return names;
 }
 
+// A key of [method] besides name: one of the method's settings, or its preset (which
+// every method accepts; the preset's name is checked per method when the run resolves).
 bool declares(const Method& method, const std::string& setting) {
+  if (setting == "preset") return true;
   const auto names = param_names(method);
   return std::find(names.begin(), names.end(), setting) != names.end();
 }

@@ -1,8 +1,10 @@
 // The t quantile against published values (scipy.stats.t.ppf), and the seed summary.
 
 #include <cmath>
+#include <set>
 
 #include "stats.h"
+#include "tables.h"
 #include <doctest.h>
 
 using namespace flowbp::analysis;
@@ -62,4 +64,43 @@ TEST_CASE("difference intervals: paired t over seeds, Welch t otherwise (values 
   // Constant on both sides: an exact difference.
   CHECK(welch_difference({1, 1}, {0.5, 0.5}).ci95_half == 0);
   CHECK(paired_difference({1, 2}, {0.5, 1.5}).ci95_half == 0);
+}
+
+TEST_CASE("runs of a preset sweep are grouped by the preset, not by every setting it sets") {
+  using flowbp::analysis::ConfigValue;
+  using flowbp::analysis::RunRecord;
+  auto text = [](const std::string& s) {
+    ConfigValue v;
+    v.s = s;
+    return v;
+  };
+  auto number = [](std::int64_t i) {
+    ConfigValue v;
+    v.kind = ConfigValue::Kind::Int;
+    v.i = i;
+    return v;
+  };
+  std::vector<RunRecord> runs(6);
+  for (int r = 0; r < 6; ++r) {
+    const bool authors = r < 4;
+    runs[r].method = "flowbp-bridge";
+    runs[r].config["method.name"] = text("flowbp-bridge");
+    runs[r].config["method.preset"] = text(authors ? "authors-sd35" : "spec-v1");
+    runs[r].config["method.preset_values"] = text(authors ? "K = 5, beta = 0.5" : "K = 8, beta = 0.3");
+    runs[r].config["method.K"] = number(authors ? 5 : 8);
+    runs[r].config["method.beta"] = text(authors ? "0.5" : "0.3");
+    // Within the authors' preset a second knob varies on its own: it stays a grouping key.
+    runs[r].config["method.late_bias_gamma"] = text(r < 2 ? "4.0" : r < 4 ? "2.0" : "4.0");
+    runs[r].config["train.seed"] = number(r % 2);
+  }
+  std::vector<const RunRecord*> all;
+  for (const auto& r : runs) all.push_back(&r);
+  const auto groups = flowbp::analysis::group_runs(all, {});
+  REQUIRE(groups.size() == 3);
+  for (const auto& g : groups) {
+    std::set<std::string> keys;
+    for (const auto& [k, v] : g.setting) keys.insert(k);
+    CHECK(keys == std::set<std::string>{"method.late_bias_gamma", "method.preset"});
+    CHECK(g.runs.size() == 2);
+  }
 }

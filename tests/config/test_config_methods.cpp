@@ -97,5 +97,75 @@ TEST_CASE("without a registry the method's settings are kept as given") {
   CHECK(e.method_params.get_int("K") == 3);
   CHECK(e.method_params.get_real("beta") == 0.5);
   CHECK(e.method_params.get_choice("x") == "y");
-  CHECK(resolved_toml(e).find("[method]\nK = 3\nbeta = 0.5\nname = \"anything\"\nx = \"y\"\n") != std::string::npos);
+  CHECK(resolved_toml(e).find("[method]\nK = 3\nbeta = 0.5\nname = \"anything\"\npreset = \"\"\nx = \"y\"\n") !=
+        std::string::npos);
+}
+
+TEST_CASE("method.preset: its values under explicit settings, recorded in the resolved configuration") {
+  if (!have("flowbp-bridge")) {
+    MESSAGE("flowbp-bridge is not built yet: skipped");
+    return;
+  }
+  const std::string file = "[method]\nname = \"flowbp-bridge\"\npreset = \"authors-sd35\"\nK = 7\n";
+  const Experiment e = parse_experiment(file, "exp.toml", {}, catalog());
+  CHECK(e.method_preset == "authors-sd35");
+  CHECK(e.method_params.get_int("K") == 7);                // explicit wins
+  CHECK(e.method_params.get_real("beta") == 0.5);          // from the preset
+  CHECK(e.method_params.get_choice("grad_rescale_scope") == "surrogate");
+  CHECK(e.method_params.get_choice("late_bias") == "steps");  // a default the preset names too
+  CHECK(e.resolved["method"]["preset"].value<std::string>() == "authors-sd35");
+  CHECK(e.resolved["method"]["preset_overridden"].value<std::string>() == "K");
+  const std::string values = *e.resolved["method"]["preset_values"].value<std::string>();
+  CHECK(values.rfind("K = 5, late_bias_gamma = 4.0, late_bias = \"steps\"", 0) == 0);
+  CHECK(values.find("beta = 0.5") != std::string::npos);
+  // The same as the log's /config attributes.
+  const auto all_leaves = e.leaves();
+  std::map<std::string, SettingValue> leaves(all_leaves.begin(), all_leaves.end());
+  CHECK(std::get<std::string>(leaves.at("method.preset")) == "authors-sd35");
+  CHECK(std::get<std::string>(leaves.at("method.preset_overridden")) == "K");
+  CHECK(std::get<std::int64_t>(leaves.at("method.K")) == 7);
+  // config.toml loads back to the same run (its records are recomputed, not read).
+  const std::string text = resolved_toml(e);
+  CHECK(text.find("preset = \"authors-sd35\"\npreset_overridden = \"K\"\npreset_values = \"K = 5, ") != std::string::npos);
+  CHECK(config_id(parse_experiment(text, "config.toml", {}, catalog())) == config_id(e));
+  // A preset is a different run from the defaults, and the same values written out are the same run
+  // except for the record of the preset.
+  CHECK(config_id(parse_experiment("[method]\nname = \"flowbp-bridge\"\n", "exp.toml", {}, catalog())) != config_id(e));
+  // --preset / --set reach it as an override, and a setting's --set still wins.
+  const Experiment set = parse_experiment("[method]\nname = \"flowbp-bridge\"\n", "exp.toml",
+                                          {parse_override("method.preset=authors-flux2", "--preset"),
+                                           parse_override("method.beta=0.25", "--set")},
+                                          catalog());
+  CHECK(set.method_params.get_int("K") == 3);
+  CHECK(set.method_params.get_real("beta") == 0.25);
+  CHECK(set.resolved["method"]["preset_overridden"].value<std::string>() == "beta");
+  // No preset: "" and no records.
+  const Experiment none = parse_experiment("[method]\nname = \"flowbp-bridge\"\n", "exp.toml", {}, catalog());
+  CHECK(none.resolved["method"]["preset"].value<std::string>() == "");
+  CHECK_FALSE(none.resolved["method"]["preset_values"]);
+  CHECK(none.method_params.get_int("K") == 8);
+}
+
+TEST_CASE("method.preset errors: unknown names with a did-you-mean, preset values that do not fit, types") {
+  if (!have("flowbp-sparse") || !have("flowbp-bridge")) {
+    MESSAGE("plugins are not built yet: skipped");
+    return;
+  }
+  CHECK(error_of("[method]\nname = \"flowbp-bridge\"\npreset = \"authors-sd53\"\n") ==
+        "exp.toml:3:1: method.preset: unknown preset 'authors-sd53' for method 'flowbp-bridge' (did you mean "
+        "'authors-sd35'?); its presets: authors-sd35, authors-flux1, authors-flux2, spec-v1");
+  CHECK(error_of("[method]\nname = \"flowbp-bridge\"\n", {parse_override("method.preset=spec_v1", "--preset")})
+            .rfind("--preset: method.preset: unknown preset 'spec_v1' for method 'flowbp-bridge' (did you mean "
+                   "'spec-v1'?)",
+                   0) == 0);
+  // A preset's value that does not fit the run is reported where the preset was named.
+  CHECK(error_of("[sampling]\nsteps = 3\n[method]\nname = \"flowbp-sparse\"\npreset = \"authors-sd35\"\n") ==
+        "exp.toml:5:1: method.K = 4 must be <= N = 3 (set by method.preset = \"authors-sd35\") (method 'flowbp-sparse')");
+  // … unless the setting was given: then at the setting.
+  CHECK(error_of("[sampling]\nsteps = 3\n[method]\nname = \"flowbp-sparse\"\npreset = \"authors-sd35\"\nK = 5\n") ==
+        "exp.toml:6:1: method.K = 5 must be <= N = 3 (method 'flowbp-sparse')");
+  CHECK(error_of("[method]\nname = \"flowbp-sparse\"\npreset = 3\n") ==
+        "exp.toml:3:1: method.preset: expected a preset name (string), got integer 3");
+  CHECK(error_of("[method]\nname = \"full-bp\"\npreset = \"authors-sd35\"\n").find("its presets: spec-v1") !=
+        std::string::npos);
 }

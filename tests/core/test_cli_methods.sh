@@ -62,3 +62,17 @@ grep -q "note: method 'refl' of $shadow/flowbp_method_refl.so is used; .*flowbp_
   || fail "shadowed method: $err"
 rm -rf "$odd" "$shadow"
 echo "plugin paths: ok"
+
+# Presets: listed with their values, in JSON as an object per method.
+out=$("$flowbp" methods flowbp-bridge)
+grep -q "presets (method.preset" <<<"$out" || fail "no presets heading: $out"
+grep -q "authors-sd35: the authors' released FlowBP-Bridge config for SD3.5-M" <<<"$out" || fail "authors-sd35 missing: $out"
+grep -q "K = 5, late_bias_gamma = 4.0" <<<"$out" || fail "preset values missing: $out"
+grep -q "spec-v1:" <<<"$out" || fail "spec-v1 missing: $out"
+out=$("$flowbp" methods --json flowbp-bridge)
+/usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); p=d[0]["presets"]; assert set(p)=={"authors-sd35","authors-flux1","authors-flux2","spec-v1"}, p; assert p["authors-flux2"]["values"]["K"]==3 and p["authors-flux2"]["values"]["grad_rescale_scope"]=="surrogate", p; assert p["spec-v1"]["source"], p' <<<"$out" \
+  || fail "methods --json presets: $out"
+out=$("$flowbp" methods --json --plugin-dir "$tmp" echo-test)
+/usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[0]["presets"]=={}, d' <<<"$out" \
+  || fail "a method without presets has an empty presets object: $out"
+echo "presets listing: ok"

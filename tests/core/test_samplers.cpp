@@ -5,6 +5,7 @@
 #include <numeric>
 #include <set>
 
+#include "flowbp/plan_builders.h"
 #include "flowbp/quadrature.h"
 #include "flowbp/samplers.h"
 #include <doctest.h>
@@ -117,4 +118,139 @@ TEST_CASE("Lagrange weights reproduce the integral of low-degree polynomials") {
   auto u = uniform_weights(3, 0.5, 0.9);
   CHECK(std::accumulate(u.begin(), u.end(), 0.0) == doctest::Approx(0.4));
   CHECK(euler_weights(Schedule::make(4), 4, 2) == std::vector<double>{0.25, 0.25});
+}
+
+// ---- Second edition: the authors' samplers (docs/METHODS.md §4) ------------------------
+
+TEST_CASE("round_half_even is Python's round") {
+  CHECK(round_half_even(0.5) == 0);
+  CHECK(round_half_even(1.5) == 2);
+  CHECK(round_half_even(2.5) == 2);
+  CHECK(round_half_even(3.5) == 4);
+  CHECK(round_half_even(2.4999) == 2);
+  CHECK(round_half_even(2.5001) == 3);
+  CHECK(round_half_even(-2.5) == -2);
+  CHECK(round_half_even(7.0) == 7);
+}
+
+TEST_CASE("the Dirichlet layout from the clean end, as the authors' _dirichlet_sample") {
+  const LeapWindow window{1, 26};  // N = 25: [1, 26), L = 25
+  {  // worked example: lengths (8, 12, 5) -> s = 9, j = 21
+    const float p[3] = {0.3f, 0.5f, 0.2f};
+    const DirichletLayout d = dirichlet_layout(p, window, -1);
+    CHECK(std::vector<int>(d.lengths, d.lengths + 3) == std::vector<int>{8, 12, 5});
+    CHECK(d.leap.s == 9);
+    CHECK(d.leap.j == 21);
+    CHECK_FALSE(d.truncated);
+  }
+  {  // the cap bounds s = lo + l1 <= s_max; the overflow goes to l3, the gap is kept
+    const float p[3] = {0.6f, 0.3f, 0.1f};
+    const DirichletLayout free = dirichlet_layout(p, window, -1);
+    const DirichletLayout capped = dirichlet_layout(p, window, 10);
+    CHECK(free.leap.s == 16);
+    CHECK(capped.leap.s == 10);
+    CHECK(capped.truncated);
+    CHECK(capped.lengths[1] == free.lengths[1]);
+    CHECK(capped.leap.j - capped.leap.s == free.leap.j - free.leap.s);
+  }
+  {  // ties round to even: 0.1·25 = 2.5 -> 2, 0.5·25 = 12.5 -> 12; the remainder goes to the largest p
+    const float p[3] = {0.1f, 0.5f, 0.4f};
+    const DirichletLayout d = dirichlet_layout(p, window, -1);
+    CHECK(std::vector<int>(d.lengths, d.lengths + 3) == std::vector<int>{2, 13, 10});
+    CHECK(d.leap.s == 3);
+    CHECK(d.leap.j == 16);
+  }
+  {  // every length at least 1: s >= lo + 1 and j <= hi - 1 = N
+    const float p[3] = {0.0f, 0.0f, 1.0f};
+    const DirichletLayout d = dirichlet_layout(p, window, -1);
+    CHECK(d.lengths[0] == 1);
+    CHECK(d.lengths[1] == 1);
+    CHECK(d.leap.s == 2);
+    CHECK(d.leap.j == 3);
+    const float q[3] = {0.0f, 1.0f, 0.0f};
+    CHECK(dirichlet_layout(q, window, -1).leap.j == 25);  // (1, 23, 1): j = N
+  }
+}
+
+TEST_CASE("the leap window: [i_min, i_max) clipped to the tail, at least 3 indices") {
+  const LeapWindow w = leap_window(25, 1, -1, 1.0);
+  CHECK(w.lo == 1);
+  CHECK(w.hi == 26);
+  CHECK(leap_window(25, 1, 26, 0.7).hi == 19);  // ceil(17.5) = 18, + 1
+  CHECK(leap_window(10, 1, 26, 1.0).hi == 11);  // the authors' 26 clipped at N = 10
+  CHECK(leap_window(25, 2, 12, 1.0).hi == 12);
+  CHECK(tail_top(25, 0.1, 3) == 3);  // at least three steps
+  CHECK_THROWS(leap_window(2, 1, -1, 1.0));
+  CHECK_THROWS(leap_window(25, 5, 7, 1.0));
+}
+
+TEST_CASE("midpoint rules as the authors': s = ceil(j/2); j the midpoint of [s, N]") {
+  CHECK(midpoint_pair(25, 25).s == 13);
+  CHECK(midpoint_pair(25, 10).s == 5);
+  CHECK(midpoint_pair(25, 2).s == 1);
+  CHECK(midpoint_j_pair(25, 1).j == 13);
+  CHECK(midpoint_j_pair(25, 24).j == 25);
+  CHECK(midpoint_j_pair(25, 10).j == 18);
+}
+
+TEST_CASE("every leap sampler draws inside what reachable_pairs lists, and reaches all of it") {
+  const double alpha[3] = {2.5, 6.0, 2.0};
+  std::mt19937_64 rng(5);
+  for (LeapSampler sampler : {LeapSampler::Dirichlet, LeapSampler::Uniform, LeapSampler::Midpoint, LeapSampler::MidpointJ}) {
+    for (int s_max : {-1, 4}) {
+      const int n = 8;
+      const LeapWindow window = leap_window(n, 1, -1, 1.0);
+      std::set<std::pair<int, int>> reachable, seen;
+      for (const LeapIndices& l : reachable_pairs(sampler, n, window, s_max)) reachable.insert({l.s, l.j});
+      const double flat[3] = {1.0, 1.0, 1.0};
+      for (int k = 0; k < 20000; ++k) {
+        const LeapIndices l = sample_leap_pair(sampler, n, window, sampler == LeapSampler::Dirichlet ? flat : alpha,
+                                               s_max, rng);
+        seen.insert({l.s, l.j});
+      }
+      CAPTURE(static_cast<int>(sampler));
+      CAPTURE(s_max);
+      CHECK(seen == reachable);
+    }
+  }
+}
+
+TEST_CASE("the late bias counted in steps: weights (origin - i + 1)^gamma; the whole range without a draw") {
+  std::mt19937_64 rng(3);
+  const std::mt19937_64 before = rng;
+  CHECK(sample_late_biased_steps(1, 4, 4, 4, 2.0, rng) == std::vector<int>{4, 3, 2, 1});
+  const bool no_draw = rng == before;
+  CHECK(no_draw);
+  CHECK(sample_late_biased_steps(1, 4, 4, 0, 2.0, rng).empty());
+  // One from {1..4} with origin 4: weights 1, 4, 9, 16 for i = 4, 3, 2, 1.
+  std::map<int, int> count;
+  for (int k = 0; k < 40000; ++k) ++count[sample_late_biased_steps(1, 4, 4, 1, 2.0, rng)[0]];
+  CHECK(count[1] / 40000.0 == doctest::Approx(16.0 / 30).epsilon(0.03));
+  CHECK(count[4] / 40000.0 == doctest::Approx(1.0 / 30).epsilon(0.1));
+  CHECK_THROWS(sample_late_biased_steps(1, 5, 4, 1, 1.0, rng));  // the origin lies below the segment's top
+}
+
+TEST_CASE("Lagrange supports as the authors' (half to even) and as the first edition (half away)") {
+  CHECK(interval_supports(20, 8, 3) == std::vector<int>{20, 14, 8});
+  CHECK(interval_supports(7, 1, 3) == std::vector<int>{7, 4, 1});
+  CHECK(interval_supports(25, 3, 3) == std::vector<int>{25, 14, 3});
+  CHECK(interval_supports(2, 1, 3) == std::vector<int>{2, 1});  // a leap of at most P indices: all of them
+  CHECK(interval_supports(20, 15, 3) == std::vector<int>{20, 18, 15});  // 2.5 -> 2
+  CHECK(spread_supports(20, 15, 3) == std::vector<int>{20, 17, 15});    // 2.5 -> 3
+  CHECK(interval_supports(10, 1, 1) == std::vector<int>{10});
+}
+
+TEST_CASE("Bridge's budget split as the authors' _allocate_flowbp_bridge_active_counts") {
+  using flowbp::plan_builders::split_budget;
+  using flowbp::plan_builders::split_budget_v1;
+  CHECK(split_budget(5, 20, 5) == std::pair<int, int>{4, 1});
+  CHECK(split_budget(5, 13, 12) == std::pair<int, int>{3, 2});
+  CHECK(split_budget(5, 5, 20) == std::pair<int, int>{1, 4});
+  CHECK(split_budget(4, 6, 6) == std::pair<int, int>{2, 2});
+  CHECK(split_budget(3, 6, 6) == std::pair<int, int>{2, 1});     // round(1.5) = 2
+  CHECK(split_budget_v1(3, 6, 6) == std::pair<int, int>{2, 1});  // lround(1.5) = 2 as well
+  CHECK(split_budget(5, 10, 10) == std::pair<int, int>{2, 3});   // round(2.5) = 2
+  CHECK(split_budget_v1(5, 10, 10) == std::pair<int, int>{3, 2});  // lround(2.5) = 3
+  CHECK(split_budget(8, 24, 1) == std::pair<int, int>{7, 1});
+  CHECK(split_budget(30, 5, 3) == std::pair<int, int>{5, 3});    // capped at the segments
 }

@@ -84,7 +84,7 @@ at::Tensor loss_of(const Plan& plan, const SurrogateOutput& out, const std::vect
   std::vector<at::Tensor> rewards;
   for (const auto& x : reward_inputs) rewards.push_back(reward(x));
   const at::Tensor weights = trajectory_weights(plan, out, reward_inputs.front().size(0));
-  return hinge_loss(rewards, weights, /*tau=*/50.0, /*loss_scale=*/0.7);
+  return hinge_loss(rewards, weights, /*tau=*/50.0, /*loss_scale=*/0.7, plan.hinge);
 }
 
 std::vector<at::Tensor> engine_gradient(const TinyModel& model, const Rollout& rollout, const Plan& plan) {

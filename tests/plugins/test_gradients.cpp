@@ -1,7 +1,8 @@
 // Forward values and gradients of every method's surrogate, on a tiny float64 model:
-// §6 invariants 1 (reconstruction = rollout), 2 (connector = cached, residuals),
-// 3 (LeapAlign closed form), 4 (Lagrange P=1 ≡ LeapAlign, Bridge β=0 ≡ Sparse),
-// 9 (every method = independent per-step VJP reference; full-bp = finite differences).
+// docs/METHODS.md §7 invariants 1 (reconstruction = rollout), 2 (connector = cached,
+// residuals), 3 (LeapAlign closed form), 4 (Lagrange P=1 ≡ LeapAlign with per-leap ρ,
+// Bridge β=0 with pooled ρ or g=0 ≡ Sparse), 9 (every method = independent per-step VJP
+// reference; full-bp = finite differences); DRaFT-LV's two hinges.
 #include <torch/csrc/autograd/autograd.h>
 
 #include "fixture.h"
@@ -40,17 +41,26 @@ std::vector<std::pair<std::string, std::map<std::string, SettingValue>>> gradien
       {"refl", {{"reward_input", std::string("endpoint_reconstruction")}}},
       {"draft-lv", {}},
       {"draft-lv", {{"M", std::int64_t{0}}}},
+      {"draft-lv", {{"hinge_on", std::string("mean_reward")}}},
       {"drtune", {}},
       {"drtune", {{"reward_input", std::string("endpoint_reconstruction")}, {"K", std::int64_t{2}}}},
+      {"drtune", {{"train_span", std::string("from_stop")}, {"tweedie_velocity", std::string("if_train_step")},
+                  {"early_stop_ratio", 1.0}}},
       {"leapalign", {}},
-      {"leapalign", {{"beta", 1.0}, {"leap_sampler", std::string("uniform")}}},
+      {"leapalign", {{"beta", 1.0}, {"leap_sampler", std::string("uniform_v1")}}},
+      {"leapalign", {{"leap_sampler", std::string("dirichlet")}, {"s_max", std::int64_t{3}}}},
       {"flowbp-sparse", {{"K", std::int64_t{4}}}},
       {"flowbp-sparse", {{"K", std::int64_t{3}}, {"grad_rescale_strength", 0.5}, {"late_bias_gamma", 0.0}}},
+      {"flowbp-sparse", {{"K", std::int64_t{3}}, {"grad_rescale_strength", 2.5}}},
       {"flowbp-bridge", {{"K", std::int64_t{5}}}},
-      {"flowbp-bridge", {{"K", std::int64_t{4}}, {"beta", 0.8}, {"grad_rescale_scope", std::string("segment")}}},
+      {"flowbp-bridge", {{"K", std::int64_t{4}}, {"beta", 0.8}, {"grad_rescale_scope", std::string("surrogate")}}},
+      {"flowbp-bridge", {{"K", std::int64_t{5}}, {"grad_rescale_strength", 1.7}, {"tail_ratio", 0.7}}},
       {"flowbp-lagrange", {{"negative_weights", std::string("reduce")}}},
-      {"flowbp-lagrange", {{"K", std::int64_t{6}}, {"support_scale", 0.3}, {"grad_rescale_strength", 0.5},
+      {"flowbp-lagrange", {{"K", std::int64_t{6}}, {"support_selection", std::string("random")}, {"support_scale", 0.3},
+                           {"grad_rescale_strength", 0.5}, {"grad_rescale_scope", std::string("surrogate")},
                            {"negative_weights", std::string("allow")}}},
+      {"flowbp-lagrange", {{"support_selection", std::string("all")}, {"max_active_supports", std::int64_t{0}},
+                           {"grad_rescale_strength", 1.5}, {"negative_weights", std::string("allow")}}},
       {"flowbp-lagrange", {{"weights", std::string("uniform")}, {"beta", 0.6}}},
       {"full-bp", {}},
       {"full-bp", {{"K", std::int64_t{4}}}},
@@ -169,12 +179,16 @@ TEST_CASE("invariant 4: FlowBP-Lagrange with P = 1 is LeapAlign, gradient and pl
       CAPTURE(steps);
       CAPTURE(seed);
       const Plan leap = draw_plan("leapalign", {{"beta", 0.45}}, setup.rollout.schedule, seed);
-      const Plan lagrange =
-          draw_plan("flowbp-lagrange", {{"P", std::int64_t{1}}, {"beta", 0.45}}, setup.rollout.schedule, seed);
+      // The same leap sampler as LeapAlign's default, so both draw the same (j, s).
+      const Plan lagrange = draw_plan("flowbp-lagrange",
+                                      {{"P", std::int64_t{1}}, {"beta", 0.45}, {"leap_sampler", std::string("uniform")},
+                                       {"s_max", std::int64_t{-1}}, {"grad_rescale_strength", 1.0}},
+                                      setup.rollout.schedule, seed);
       CHECK(lagrange.j == leap.j);
       CHECK(lagrange.s == leap.s);
       CHECK(lagrange.active == leap.active);
-      CHECK(lagrange.grad_rescale_factor == 1.0);
+      CHECK(lagrange.grad_rescale_factor == 1.0);  // per leap: one support, active
+      CHECK(lagrange.grad_rescale_factor_post == 1.0);
       const auto a = plugtest::engine_gradient(setup.model, setup.rollout, leap);
       const auto b = plugtest::engine_gradient(setup.model, setup.rollout, lagrange);
       CHECK(plugtest::relative_error(b, a) < 1e-6);
@@ -210,8 +224,53 @@ TEST_CASE("invariant 4: FlowBP-Bridge with beta = 0 is FlowBP-Sparse on the same
       Plan coupled = bridge;
       plan_builders::term_at(coupled.programs[0].segments[1], coupled.s).beta = 0.7;
       CHECK(plugtest::relative_error(plugtest::engine_gradient(setup.model, setup.rollout, coupled), a) > 1e-6);
+
+      // With per-segment factors (the default scope) β = 0 is Sparse only when g = 0 …
+      const Plan unscaled = draw_plan("flowbp-bridge", {{"beta", 0.0}, {"K", std::int64_t{5}},
+                                                        {"grad_rescale_strength", 0.0}},
+                                      setup.rollout.schedule, seed);
+      Plan sparse_unscaled = sparse;
+      for (auto& term : sparse_unscaled.programs[0].segments[0].terms) term.grad_scale = 1.0;
+      REQUIRE(sparse_unscaled.active == unscaled.active);
+      CHECK(plugtest::relative_error(plugtest::engine_gradient(setup.model, setup.rollout, unscaled),
+                                     plugtest::engine_gradient(setup.model, setup.rollout, sparse_unscaled)) < 1e-6);
+      // … and differs from it by design otherwise (ρ_pre ≠ ρ_post).
+      const Plan per_segment = draw_plan("flowbp-bridge", {{"beta", 0.0}, {"K", std::int64_t{5}}},
+                                         setup.rollout.schedule, seed);
+      REQUIRE(per_segment.active == bridge.active);
+      if (std::abs(per_segment.grad_rescale_factor - per_segment.grad_rescale_factor_post) > 1e-3)
+        CHECK(plugtest::relative_error(plugtest::engine_gradient(setup.model, setup.rollout, per_segment), a) > 1e-6);
     }
   }
+}
+
+TEST_CASE("draft-lv: one hinge per target (the authors') or the hinge of the mean reward (first edition)") {
+  Setup setup(10);
+  const Plan per_target = draw_plan("draft-lv", {}, setup.rollout.schedule, 0);
+  const Plan of_mean = draw_plan("draft-lv", {{"hinge_on", std::string("mean_reward")}}, setup.rollout.schedule, 0);
+  CHECK(per_target.hinge == Hinge::PerProgram);
+  CHECK(of_mean.hinge == Hinge::OfMeanReward);
+  const SurrogateOutput out = build_surrogate(setup.model.velocity(), setup.rollout, per_target, plugtest::noise_source());
+  std::vector<at::Tensor> rewards;
+  for (const auto& x : out.reward_inputs) rewards.push_back(plugtest::reward(x).detach());
+  REQUIRE(rewards.size() == 3);
+  const at::Tensor stacked = at::stack(rewards);  // [M + 1, B]
+  // A threshold between the targets of the sample whose targets differ most, so that one
+  // sample has targets on both sides of the hinge.
+  const at::Tensor spread = std::get<0>(stacked.max(0)) - std::get<0>(stacked.min(0));
+  const std::int64_t widest = spread.argmax().item<std::int64_t>();
+  const at::Tensor column = stacked.select(1, widest);
+  REQUIRE(spread[widest].item<double>() > 1e-3);
+  const double tau = 0.5 * (column.max().item<double>() + column.min().item<double>());
+  const at::Tensor none = at::Tensor();
+  const double per = hinge_loss(rewards, none, tau, 0.7, Hinge::PerProgram).item<double>();
+  const double mean = hinge_loss(rewards, none, tau, 0.7, Hinge::OfMeanReward).item<double>();
+  CHECK(per == doctest::Approx(0.7 * at::relu(tau - stacked).mean().item<double>()).epsilon(1e-12));
+  CHECK(mean == doctest::Approx(0.7 * at::relu(tau - stacked.mean(0)).mean().item<double>()).epsilon(1e-12));
+  CHECK(per > mean);  // relu is convex: the mean of hinges is at least the hinge of the mean
+  // With every target inside the hinge the two agree.
+  CHECK(hinge_loss(rewards, none, 1e3, 1.0, Hinge::PerProgram).item<double>() ==
+        doctest::Approx(hinge_loss(rewards, none, 1e3, 1.0, Hinge::OfMeanReward).item<double>()).epsilon(1e-12));
 }
 
 TEST_CASE("invariant 1: Euler reconstructions reproduce the cached rollout (x~_s, x~_0)") {

@@ -64,7 +64,7 @@ TEST_CASE("invariant 5: Lagrange weights sum to the interval and integrate polyn
 
 TEST_CASE("degree P is not integrated exactly: the rule is genuinely of order P") {
   const Schedule schedule = Schedule::make(50);
-  const Plan plan = plugtest::draw_plan("flowbp-lagrange", {{"leap_sampler", std::string("midpoint")}}, schedule, 0);
+  const Plan plan = plugtest::draw_plan("flowbp-lagrange", {{"leap_sampler", std::string("midpoint_v1")}}, schedule, 0);
   for (const auto& segment : plan.programs[0].segments) {
     REQUIRE(segment.terms.size() == 3);
     CHECK(worst_moment_error(segment, schedule, 2) < 1e-12);
@@ -92,7 +92,7 @@ TEST_CASE("on a shifted grid a two-node leap extrapolates to a negative anchor w
   // Leap 4 -> 2 has supports {4, 3} and integrates over [t_2, t_4]; with shift 3 the
   // step t_3 − t_2 is longer than t_4 − t_3, so the linear rule extrapolates past its nodes.
   const Schedule schedule = Schedule::make(5, 3.0);
-  const std::map<std::string, SettingValue> leap = {{"leap_sampler", std::string("midpoint")},
+  const std::map<std::string, SettingValue> leap = {{"leap_sampler", std::string("midpoint_v1")},
                                                   {"r_min", std::int64_t{1}}};  // j = 4, s = 2
   CHECK_THROWS_WITH_AS(plugtest::draw_plan("flowbp-lagrange", leap, schedule, 0),
                        doctest::Contains("negative Lagrange weight"), SettingError);

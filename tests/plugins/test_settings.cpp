@@ -48,10 +48,49 @@ TEST_CASE("Lagrange needs P >= 1 and an active budget K >= 2") {
 }
 
 TEST_CASE("leap ranges are checked against N") {
-  CHECK(has(error_of("leapalign", {{"r_max", std::int64_t{30}}}, 25), "method.r_max = 30 must be <= N - 1 = 24"));
-  CHECK(has(error_of("flowbp-lagrange", {{"r_min", std::int64_t{10}}, {"r_max", std::int64_t{10}}}, 25),
+  const SettingValue v1 = std::string("uniform_v1");
+  CHECK(has(error_of("leapalign", {{"leap_sampler", v1}, {"r_max", std::int64_t{30}}}, 25),
+            "method.r_max = 30 must be <= N - 1 = 24"));
+  CHECK(has(error_of("flowbp-lagrange",
+                     {{"leap_sampler", std::string("dirichlet_v1")}, {"r_min", std::int64_t{10}}, {"r_max", std::int64_t{10}}}, 25),
             "method.r_min = 10 must be < r_max = 10"));
-  CHECK(has(error_of("leapalign", {}, 1), "a leap method needs N >= 2"));
+  CHECK(has(error_of("leapalign", {{"leap_sampler", v1}}, 1), "a leap method needs N >= 2"));
+  CHECK(error_of("leapalign", {{"leap_sampler", v1}}, 2) == "(no error)");
+  // The authors' window [i_min, i_max) must span 3 indices; it is clipped to the tail.
+  CHECK(has(error_of("leapalign", {}, 2), "a leap method needs N >= 3"));
+  CHECK(error_of("leapalign", {}, 3) == "(no error)");
+  CHECK(has(error_of("leapalign", {{"i_min", std::int64_t{5}}, {"i_max", std::int64_t{7}}}, 25),
+            "the leap window [i_min, i_max) = [5, 7) must span at least 3 indices"));
+  CHECK(error_of("leapalign", {{"i_max", std::int64_t{26}}}, 10) == "(no error)");  // clipped to N + 1
+  CHECK(has(error_of("flowbp-lagrange", {{"i_min", std::int64_t{20}}, {"tail_ratio", 0.7}}, 25),
+            "[20, 19) must span at least 3 indices"));
+  CHECK(has(error_of("leapalign", {{"s_max", std::int64_t{0}}}, 25), "method.s_max = 0 lies below"));
+  CHECK(has(error_of("leapalign", {{"tail_ratio", 0.0}}, 25), "method.tail_ratio"));
+}
+
+TEST_CASE("the settings of one edition's leap samplers are refused with the other edition's sampler") {
+  CHECK(has(error_of("leapalign", {{"r_min", std::int64_t{1}}}, 25),
+            "method.r_min = 1 applies to the *_v1 samplers, not method.leap_sampler = \"uniform\" (use i_min, i_max, s_max)"));
+  CHECK(has(error_of("flowbp-bridge", {{"l1_max", std::int64_t{3}}}, 25), "method.l1_max = 3 applies to the *_v1 samplers"));
+  CHECK(has(error_of("leapalign", {{"leap_sampler", std::string("dirichlet_v1")}, {"i_min", std::int64_t{2}}}, 25),
+            "method.i_min = 2 applies to the second edition's samplers"));
+  // A method's own s_max default (Lagrange: 10) is not "given".
+  CHECK(error_of("flowbp-lagrange", {{"leap_sampler", std::string("dirichlet_v1")}}, 25) == "(no error)");
+  CHECK(has(error_of("flowbp-lagrange", {{"leap_sampler", std::string("dirichlet_v1")}, {"s_max", std::int64_t{-1}}}, 25),
+            "method.s_max = -1 applies to the second edition's samplers"));
+}
+
+TEST_CASE("late bias: time-based with a segment origin is refused; strength above 1 is allowed") {
+  CHECK(has(error_of("flowbp-sparse", {{"late_bias", std::string("time")}}, 25),
+            "method.late_bias_origin = \"segment\" is not defined for method.late_bias = \"time\""));
+  CHECK(error_of("flowbp-sparse", {{"late_bias", std::string("time")}, {"late_bias_origin", std::string("global")}}, 25) ==
+        "(no error)");
+  CHECK(error_of("flowbp-bridge", {{"late_bias_origin", std::string("global")}}, 25) == "(no error)");
+  for (const char* name : {"flowbp-sparse", "flowbp-bridge", "flowbp-lagrange"}) {
+    CAPTURE(name);
+    CHECK(error_of(name, {{"grad_rescale_strength", 2.5}}, 25) == "(no error)");
+    CHECK(has(error_of(name, {{"grad_rescale_strength", -0.5}}, 25), "out of range"));
+  }
 }
 
 TEST_CASE("an unknown setting names the method and suggests the closest one") {
@@ -80,7 +119,8 @@ TEST_CASE("a Lagrange rule with negative weights is refused, or used as it is wh
   // Ten supports on the post leap s = 10 -> 0 over t in (0, 0.5]: a high-order rule
   // extrapolating past its last node, whose weights change sign.
   const Schedule schedule = Schedule::make(20);
-  const std::map<std::string, SettingValue> high = {{"P", std::int64_t{10}}, {"leap_sampler", std::string("midpoint")}};
+  const std::map<std::string, SettingValue> high = {{"P", std::int64_t{10}},
+                                                  {"leap_sampler", std::string("midpoint_v1")}};
   std::string message;
   try {
     plugtest::draw_plan("flowbp-lagrange", high, schedule, 0);
@@ -135,7 +175,7 @@ TEST_CASE("flowbp-lagrange refuses negative quadrature weights when the config i
   CHECK(has(check({}, 25, 3.0), "negative Lagrange weight"));
   // The defaults on a uniform grid are valid for every leap the sampler can draw: weights
   // that are zero in exact arithmetic (−8.5e-14 on 34 -> 31 at N = 40) are not negative.
-  for (int steps : {2, 3, 10, 25, 40, 50, 100}) {
+  for (int steps : {3, 10, 25, 40, 50, 100}) {
     CAPTURE(steps);
     CHECK(check({}, steps, 1.0) == "(no error)");
   }

@@ -255,6 +255,47 @@ TEST_CASE("bad sweeps fail before any run with the file, line and key") {
   }
 }
 
+TEST_CASE("presets as a sweep axis: every method accepts method.preset, checked per method; runs named by it") {
+  const auto runs = resolve("presets", R"(
+[set]
+"train.steps" = 4
+[[grid]]
+"method.name" = ["flowbp-sparse", "flowbp-lagrange"]
+"method.preset" = ["authors-sd35", "spec-v1"]
+[method_overrides.flowbp-sparse]
+K = 5
+)");
+  REQUIRE(runs.size() == 4);
+  std::set<std::string> names;
+  for (const auto& r : runs) {
+    names.insert(r.name);
+    const toml::table t = toml::parse(r.resolved_toml);
+    const std::string preset = *t["method"]["preset"].value<std::string>();
+    CHECK((preset == "authors-sd35" || preset == "spec-v1"));
+    CHECK(contains(r.name, "preset-" + preset));
+    if (r.method == "flowbp-sparse") {
+      CHECK(t["method"]["K"].value<std::int64_t>() == 5);  // the method override wins over the preset
+      CHECK(t["method"]["preset_overridden"].value<std::string>() == "K");
+    }
+    if (r.method == "flowbp-lagrange" && preset == "authors-sd35")
+      CHECK(t["method"]["beta"].value<double>() == 0.1);
+  }
+  CHECK(names.size() == 4);
+  CHECK(names.count(runs.front().name));
+
+  // A preset one method of the grid lacks is reported for that method, with a suggestion.
+  const std::string e = error_of("preset-missing", R"([[grid]]
+"method.name" = ["refl", "full-bp"]
+"method.preset" = ["authors-sd35", "spec-v1"]
+)");
+  CHECK(contains(e, "unknown preset 'authors-sd35' for method 'full-bp'"));
+  CHECK(contains(e, "its presets: spec-v1"));
+  CHECK_FALSE(contains(e, "for method 'refl'"));
+  // A typo in a preset name.
+  CHECK(contains(error_of("preset-typo", "[set]\n\"method.name\" = \"refl\"\n\"method.preset\" = \"authors-sd53\"\n"),
+                 "did you mean 'authors-sd35'"));
+}
+
 TEST_CASE("the shipped sweeps are valid") {
   const std::string root = SOURCE_ROOT;
   const std::vector<std::pair<std::string, std::size_t>> expected = {

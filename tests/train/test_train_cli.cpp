@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <thread>
 
 #include <cstdio>
@@ -68,6 +69,37 @@ TEST_CASE("--help lists the options and exits 0; usage errors exit 2") {
   Ran method = flowbp_train(toy_toml() + " --method flowbp-lagrang --out " + temp_dir("cli-method"));
   CHECK(method.code == 2);
   CHECK(method.output.find("flowbp-lagrange") != std::string::npos);
+  CHECK(help.output.find("--preset") != std::string::npos);
+  Ran preset = flowbp_train(toy_toml() + " --method flowbp-bridge --preset authors-sd53 --out " + temp_dir("cli-preset"));
+  CHECK(preset.code == 2);
+  CHECK(preset.output.find("--preset: method.preset: unknown preset 'authors-sd53' for method 'flowbp-bridge' "
+                           "(did you mean 'authors-sd35'?)") != std::string::npos);
+}
+
+TEST_CASE("--preset: the preset's values under explicit settings, recorded in config.toml and the log") {
+  const std::string out = temp_dir("cli-preset-run");
+  Ran run = flowbp_train(toy_toml() + " --method flowbp-bridge --preset authors-sd35 --set method.K=4" + kSmall +
+                         " --quiet --name preset --out " + out);
+  REQUIRE_MESSAGE(run.code == 0, run.output);
+  const std::string config = read_file(out + "/preset/config.toml");
+  CHECK(config.find("preset = \"authors-sd35\"\npreset_overridden = \"K\"\n") != std::string::npos);
+  CHECK(config.find("\nK = 4\n") != std::string::npos);
+  CHECK(config.find("\nbeta = 0.5\n") != std::string::npos);
+  // authors-sd35 pools one rho (surrogate scope) with g = 0: rho = 1, no second range.
+  int seen = 0;
+  for (const auto& column : read_run_log_table(out + "/preset/log.h5", "steps")) {
+    if (column.name == "grad_rescale_factor")
+      for (double rho : column.values) {
+        CHECK(rho == 1.0);
+        ++seen;
+      }
+    if (column.name == "grad_rescale_factor_post")
+      for (double rho : column.values) {
+        CHECK(std::isnan(rho));
+        ++seen;
+      }
+  }
+  CHECK(seen == 20);
 }
 
 TEST_CASE("a run: default name, resolved config, log, checkpoint; progress lines; resume of a done run") {

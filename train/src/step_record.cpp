@@ -14,7 +14,7 @@ std::vector<ColumnSpec> step_columns(int max_active) {
   integer("step");
   for (const char* n : {"loss", "reward_mean", "reward_std", "grad_norm_pre_clip", "grad_norm_post_clip",
                         "r_s_mean", "r_s_max", "r_0_mean", "r_0_max", "compose_err", "traj_weight_min",
-                        "traj_weight_max", "grad_rescale_factor"})
+                        "traj_weight_max", "grad_rescale_factor", "grad_rescale_factor_post"})
     real(n);
   integer("j");
   integer("s");
@@ -35,8 +35,8 @@ Row step_row(const StepRecord& r, int max_active) {
                            " it declared");
   Row row = {static_cast<double>(r.step), r.loss, r.reward_mean, r.reward_std, r.grad_norm_pre_clip,
              r.grad_norm_post_clip, r.r_s_mean, r.r_s_max, r.r_0_mean, r.r_0_max, r.compose_err,
-             r.traj_weight_min, r.traj_weight_max, r.grad_rescale_factor, static_cast<double>(r.j),
-             static_cast<double>(r.s)};
+             r.traj_weight_min, r.traj_weight_max, r.grad_rescale_factor, r.grad_rescale_factor_post,
+             static_cast<double>(r.j), static_cast<double>(r.s)};
   std::vector<int> active = r.active;
   std::sort(active.begin(), active.end(), std::greater<int>());
   for (int k = 0; k < max_active; ++k)

@@ -102,6 +102,7 @@ StepOutcome train_step(const StepContext& c, TrainingState& st, std::int64_t ste
   r.active = plan.active.empty() ? active_indices(plan) : plan.active;
   r.jacobian_depth = jacobian_depth(plan);
   r.grad_rescale_factor = plan.grad_rescale_factor;
+  r.grad_rescale_factor_post = plan.grad_rescale_factor_post;
 
   const auto t_surrogate = Clock::now();
   MemoryProbe memory(device);
@@ -115,7 +116,7 @@ StepOutcome train_step(const StepContext& c, TrainingState& st, std::int64_t ste
   std::vector<at::Tensor> rewards;
   for (const auto& input : surrogate.reward_inputs) rewards.push_back(c.reward(input, cond));
   const at::Tensor weights = trajectory_weights(plan, surrogate, slice.size);
-  const at::Tensor loss = hinge_loss(rewards, weights, c.tau, c.loss_scale);
+  const at::Tensor loss = hinge_loss(rewards, weights, c.tau, c.loss_scale, plan.hinge);
   r.time_surrogate_forward = since(t_surrogate);
 
   Stats stats;

@@ -74,6 +74,7 @@ struct Experiment {
   std::string source_path;
   toml::table resolved;      // every section, every default filled, overrides applied
   std::string method;        // resolved.method.name
+  std::string method_preset; // resolved.method.preset ("" = none): its values lie under explicit settings
   SettingValues method_params; // resolved against the plugin's schema
   bool method_checked = true;  // false when loaded against a catalog without methods
 

@@ -79,10 +79,16 @@ at::Tensor trajectory_weights(const Plan& plan, const SurrogateOutput& out, int6
 }
 
 at::Tensor hinge_loss(const std::vector<at::Tensor>& rewards, const at::Tensor& weights, double tau,
-                      double loss_scale) {
+                      double loss_scale, Hinge hinge_on) {
   if (rewards.empty()) throw std::invalid_argument("hinge loss needs at least one reward");
-  at::Tensor mean_reward = rewards.size() == 1 ? rewards[0] : at::stack(rewards).mean(0);
-  at::Tensor hinge = at::relu(tau - mean_reward);
+  at::Tensor hinge;
+  if (rewards.size() == 1) {
+    hinge = at::relu(tau - rewards[0]);
+  } else if (hinge_on == Hinge::PerProgram) {
+    hinge = at::relu(tau - at::stack(rewards)).mean(0);
+  } else {
+    hinge = at::relu(tau - at::stack(rewards).mean(0));
+  }
   if (weights.defined()) hinge = hinge * weights.detach().to(hinge.scalar_type());
   return hinge.mean() * loss_scale;
 }

@@ -26,6 +26,14 @@ const char* to_string(Pin pin) {
   return "?";
 }
 
+const char* to_string(Hinge hinge) {
+  switch (hinge) {
+    case Hinge::OfMeanReward: return "of_mean_reward";
+    case Hinge::PerProgram: return "per_program";
+  }
+  return "?";
+}
+
 namespace {
 constexpr int kNoGradient = -1;  // the quantity does not depend on θ at all
 

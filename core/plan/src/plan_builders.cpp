@@ -4,6 +4,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "flowbp/samplers.h"
+
 namespace flowbp::plan_builders {
 
 bool contains(const std::vector<int>& indices, int index) {
@@ -89,6 +91,33 @@ double grad_rescale(double sum_abs_full, double sum_abs_active, double strength)
 void finish(Plan& plan) { plan.active = active_indices(plan); }
 
 std::pair<int, int> split_budget(int total, int pre_len, int post_len) {
+  if (pre_len < 1 || post_len < 1) throw std::logic_error("both bridge segments must be non-empty");
+  total = std::min(total, pre_len + post_len);
+  if (total < 2) throw std::logic_error("a bridge needs at least two actives, one each side");
+  int pre = static_cast<int>(round_half_even(static_cast<double>(total) * pre_len / static_cast<double>(pre_len + post_len)));
+  pre = std::clamp(pre, 1, pre_len);
+  int post = total - pre;
+  if (post < 1) {
+    post = 1;
+    pre = total - post;
+  }
+  if (post > post_len) {
+    post = post_len;
+    pre = total - post;
+  }
+  pre = std::clamp(pre, 1, pre_len);
+  post = std::clamp(post, 1, post_len);
+  int missing = total - pre - post;
+  if (missing > 0) {
+    const int add = std::min(missing, pre_len - pre);
+    pre += add;
+    missing -= add;
+  }
+  if (missing > 0) post += std::min(missing, post_len - post);
+  return {pre, post};
+}
+
+std::pair<int, int> split_budget_v1(int total, int pre_len, int post_len) {
   if (pre_len < 1 || post_len < 1) throw std::logic_error("both bridge segments must be non-empty");
   total = std::min(total, pre_len + post_len);
   if (total < 2) throw std::logic_error("a bridge needs at least two actives, one each side");

@@ -1,9 +1,46 @@
 #include "flowbp/quadrature.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
+#include "flowbp/samplers.h"
+
 namespace flowbp {
+
+namespace {
+
+// torch.linspace on the CPU in float32: step = (end − start)/(steps − 1), the first half
+// counted up from start, the second half down from end.
+std::vector<float> linspace_f32(float start, float end, int steps) {
+  if (steps == 1) return {start};
+  const float step = (end - start) / static_cast<float>(steps - 1);
+  const int half = steps / 2;
+  std::vector<float> out(static_cast<std::size_t>(steps));
+  for (int k = 0; k < steps; ++k)
+    out[static_cast<std::size_t>(k)] = k < half ? start + step * static_cast<float>(k)
+                                                : end - step * static_cast<float>(steps - 1 - k);
+  return out;
+}
+
+}  // namespace
+
+std::vector<int> interval_supports(int from, int to_inclusive, int count) {
+  if (count < 1) throw std::invalid_argument("support count P must be >= 1");
+  if (to_inclusive > from) throw std::invalid_argument("supports run from a larger to a smaller index");
+  const int length = from - to_inclusive + 1;
+  std::vector<int> out;
+  if (length <= count) {
+    for (int i = from; i >= to_inclusive; --i) out.push_back(i);
+    return out;
+  }
+  const std::vector<float> positions = linspace_f32(0.0f, static_cast<float>(length - 1), count);
+  for (std::size_t p = 0; p < positions.size(); ++p) {
+    const int idx = p == 0 ? from : from - static_cast<int>(round_half_even(static_cast<double>(positions[p])));
+    if (std::find(out.begin(), out.end(), idx) == out.end()) out.push_back(idx);
+  }
+  return out;
+}
 
 std::vector<int> spread_supports(int from, int to_inclusive, int count) {
   if (count < 1) throw std::invalid_argument("support count P must be >= 1");

@@ -212,4 +212,39 @@ SettingValues resolve_method_params(const Method& method, const std::map<std::st
   return values;
 }
 
+Preset find_preset(const Method& method, const std::string& name) {
+  const std::vector<Preset> presets = method.presets();
+  std::vector<std::string> names;
+  for (const auto& p : presets) {
+    if (p.name == name) return p;
+    names.push_back(p.name);
+  }
+  const std::string owner = "method '" + method.info().name + "'";
+  if (names.empty()) throw SettingError("method.preset", "method.preset: " + owner + " has no presets");
+  std::string all;
+  for (const auto& n : names) all += (all.empty() ? "" : ", ") + n;
+  throw SettingError("method.preset", "method.preset: unknown preset '" + name + "' for " + owner +
+                                          did_you_mean(name, names) + "; its presets: " + all);
+}
+
+std::map<std::string, SettingValue> with_preset(const Method& method, const std::string& preset,
+                                                const std::map<std::string, SettingValue>& given) {
+  if (preset.empty()) return given;
+  std::map<std::string, SettingValue> out;
+  for (const auto& [name, value] : find_preset(method, preset).values) out[name] = value;
+  for (const auto& [name, value] : given) out[name] = value;
+  return out;
+}
+
+SettingValues resolve_method_params(const Method& method, const std::string& preset,
+                                    const std::map<std::string, SettingValue>& given, int steps, double shift) {
+  return resolve_method_params(method, with_preset(method, preset, given), steps, shift);
+}
+
+std::string preset_values_text(const Preset& preset) {
+  std::string out;
+  for (const auto& [name, value] : preset.values) out += (out.empty() ? "" : ", ") + name + " = " + format_value(value);
+  return out;
+}
+
 }  // namespace flowbp

@@ -18,7 +18,8 @@ struct StepRecord {
   double r_s_mean = kNone, r_s_max = kNone, r_0_mean = kNone, r_0_max = kNone;
   double compose_err = kNone;
   double traj_weight_min = 1, traj_weight_max = 1;
-  double grad_rescale_factor = 1;
+  double grad_rescale_factor = 1;          // ρ (of the first range where there are two)
+  double grad_rescale_factor_post = kNone;  // ρ of the second range, NaN with one range
   int j = -1, s = -1;
   std::vector<int> active;  // descending
   int jacobian_depth = 0;

@@ -1,4 +1,4 @@
-// Stop-gradient algebra of METHODS.md §1–2. Each keeps the forward value exact.
+// Stop-gradient algebra of docs/METHODS.md §1–2. Each keeps the forward value exact.
 #pragma once
 #include <ATen/core/Tensor.h>
 

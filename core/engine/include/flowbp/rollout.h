@@ -1,4 +1,4 @@
-// The cached no-grad rollout (METHODS.md §1): all N Euler steps, keeping
+// The cached no-grad rollout (docs/METHODS.md §1): all N Euler steps, keeping
 // {x_i} and {v_i}, never activations.
 #pragma once
 #include <ATen/core/Tensor.h>

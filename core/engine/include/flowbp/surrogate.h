@@ -30,9 +30,11 @@ SurrogateOutput build_surrogate(const VelocityFn& velocity, const Rollout& rollo
 // all ones when the plan turns weighting off.
 at::Tensor trajectory_weights(const Plan& plan, const SurrogateOutput& out, int64_t batch);
 
-// L = loss_scale · mean_b ω_b · max(0, τ − R̄_b); R̄ is the mean over programs.
+// L = loss_scale · mean_b ω_b · max(0, τ − R̄_b) with R̄ the mean over programs
+// (Hinge::OfMeanReward), or loss_scale · mean_b ω_b · mean_p max(0, τ − R_{p,b})
+// (Hinge::PerProgram); the same for a single program.
 at::Tensor hinge_loss(const std::vector<at::Tensor>& rewards, const at::Tensor& weights, double tau,
-                      double loss_scale);
+                      double loss_scale, Hinge hinge = Hinge::OfMeanReward);
 
 // ρ = 1 + g·(Σ_Ω|w| / Σ_A|w| − 1) (Eq. 42–43 as the authors' code applies it).
 double rescale_factor(double sum_abs_full, double sum_abs_active, double strength);

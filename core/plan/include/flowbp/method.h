@@ -73,19 +73,52 @@ SettingSpec residual_floor();
 std::vector<SettingSpec> connector_weighting();
 // Appends `more` to `specs` (to compose the groups above).
 void append(std::vector<SettingSpec>& specs, const std::vector<SettingSpec>& more);
-// Everything sample_leap() reads: leap_sampler ("dirichlet" | "uniform" | "midpoint"),
-// alpha1..3, r_min, r_max (−1 = N−1), l1_max (−1 = none).
-std::vector<SettingSpec> leap_sampling();
-SettingSpec late_bias_gamma(double def);
+
+// The leap sampler's defaults for one method (docs/METHODS.md §4).
+struct LeapDefaults {
+  std::string sampler = "uniform";
+  double alpha[3] = {4.2, 4.2, 4.2};  // the authors' argparse default
+  int s_max = -1;                     // −1: no cap
+};
+// Everything sample_leap() reads: leap_sampler (the authors' "dirichlet", "uniform",
+// "midpoint", "midpoint_j"; the first edition's "dirichlet_v1", "uniform_v1",
+// "midpoint_v1"), alpha1..3, the authors' window i_min, i_max (exclusive, −1 = N + 1),
+// s_max and tail_ratio, and the first edition's r_min, r_max, l1_max (*_v1 only).
+std::vector<SettingSpec> leap_sampling(const LeapDefaults& defaults);
+// (j, s) from the method's leap settings.
+LeapIndices sample_leap(const SettingValues& params, const PlanContext& ctx);
+// Whether the leap sampler is one of the first edition's (*_v1).
+bool first_edition_leap(const SettingValues& params);
+// The authors' window for the leap settings (second-edition samplers only).
+LeapWindow leap_window_of(const SettingValues& params, int steps);
+// Every (j, s) the leap settings can draw at N = steps.
+std::vector<LeapIndices> reachable_leaps(const SettingValues& params, int steps);
+// Shape checks for the leap settings (the window spans ≥ 3 indices, or r_min < r_max ≤
+// N − 1 for *_v1; settings of the other edition left at their defaults, which for s_max
+// are the method's `defaults`).
+void validate_leap(const SettingValues& params, int steps, const LeapDefaults& defaults);
+
+// late_bias_gamma (γ), late_bias ("steps": weight (r + 1)^γ with r the offset in steps
+// from the origin; "time": (1 − t_i + 1/N)^γ, the first edition) and late_bias_origin
+// ("segment": the segment's first candidate on the noise side; "global": N).
+std::vector<SettingSpec> late_bias(double gamma);
+// K distinct indices from [lo, hi] (sorted descending) by the late-bias settings;
+// `segment_origin` is the segment's first candidate on the noise side.
+std::vector<int> sample_late(const SettingValues& params, const Schedule& schedule, int lo, int hi,
+                             int segment_origin, int count, std::mt19937_64& rng);
+// Refuses late_bias = "time" with late_bias_origin = "segment" (not defined).
+void validate_late_bias(const SettingValues& params);
+
+// rounding: "half_even" (Python's round, the authors') or "first_edition" (what the
+// first edition did at that method's rounding sites; docs/methods/<m>.md says which).
+SettingSpec rounding();
+bool rounds_half_even(const SettingValues& params);
+
 // Fills a plan's trajectory-weighting fields from the shared settings (when declared).
 void apply_weighting(const SettingValues& params, Plan& plan);
-// (j, s) from the method's leap_sampler and Dirichlet settings.
-LeapIndices sample_leap(const SettingValues& params, const PlanContext& ctx);
 // Throws "method.K = 30 must be <= N = 25" when the setting exceeds the limit.
 void require_at_most(const SettingValues& params, const std::string& name, std::int64_t limit,
                      const std::string& limit_name);
-// Shape checks for the leap settings (r_min < r_max ≤ N − 1, N ≥ 2).
-void validate_leap(const SettingValues& params, int steps);
 }  // namespace common_params
 
 }  // namespace flowbp

@@ -2,6 +2,7 @@
 // reward target), as plain data. The engine (surrogate.h) turns any plan into
 // the sparse backward graph, so methods never touch autograd themselves.
 #pragma once
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -52,12 +53,24 @@ struct Program {
   std::vector<Segment> segments;
 };
 
+// How the hinge meets several programs' rewards (DRaFT-LV's extra targets).
+enum class Hinge {
+  OfMeanReward,  // max(0, τ − mean over programs of R): the first edition
+  PerProgram,    // mean over programs of max(0, τ − R): the authors' code (one hinge per target)
+};
+const char* to_string(Hinge hinge);
+
 struct Plan {
-  std::vector<Program> programs;  // reward = mean over the programs' results
+  std::vector<Program> programs;  // reward inputs, one per program
+  Hinge hinge = Hinge::OfMeanReward;  // the same for a single program
   bool trajectory_weighting = false;
   bool trajectory_weighting_normalize = false;
   double residual_floor = 0.1;
-  double grad_rescale_factor = 1.0;  // ρ, logged
+  // ρ, logged: of the single rescaling range, or of the first (noise-side) range where
+  // the scope has two (FlowBP-Lagrange per leap, FlowBP-Bridge per segment) ...
+  double grad_rescale_factor = 1.0;
+  // ... and of the second range (the leap s → 0, the segment {1..s}); NaN with one range.
+  double grad_rescale_factor_post = std::numeric_limits<double>::quiet_NaN();
   // For the log: the sampled leap indices (−1 when the method has none) and active set.
   int j = -1;
   int s = -1;

@@ -45,7 +45,12 @@ void finish(Plan& plan);
 
 // Splits a budget of `total` actives over two segments of `pre_len` and `post_len`
 // indices in proportion to their lengths, at least one each side, never more than a
-// segment holds (FlowBP-Bridge). Returns {pre, post}.
+// segment holds (FlowBP-Bridge), as the authors' _allocate_flowbp_bridge_active_counts:
+// pre = round_half_even(total·pre_len/(pre_len + post_len)) clamped to [1, pre_len], post
+// the rest within [1, post_len], any shortfall given to pre, then post. Returns {pre, post}.
 std::pair<int, int> split_budget(int total, int pre_len, int post_len);
+// The first edition's split: the same proportion rounded half away from zero, clamped to
+// [1, min(pre_len, total − 1)], a full post segment giving the rest back to pre.
+std::pair<int, int> split_budget_v1(int total, int pre_len, int post_len);
 
 }  // namespace flowbp::plan_builders

@@ -13,7 +13,7 @@
 
 // Bump whenever Method, Plan, SettingSpec, Preset or anything they hold changes layout
 // or meaning.
-#define FLOWBP_PLUGIN_ABI_VERSION 3
+#define FLOWBP_PLUGIN_ABI_VERSION 4
 
 #define FLOWBP_STRINGIFY_(x) #x
 #define FLOWBP_STRINGIFY(x) FLOWBP_STRINGIFY_(x)

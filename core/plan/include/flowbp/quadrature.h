@@ -6,8 +6,13 @@
 
 namespace flowbp {
 
-// Evenly spread supports from `from` down to `to_inclusive`, both ends included,
-// de-duplicated: a_p = from − round(p·(from − to)/(P − 1)), p = 0..P−1.
+// The authors' support rule (their _select_interval_support_indices): from `from` down to
+// `to_inclusive`, every index when there are at most P, else positions
+// round_half_even(linspace(0, L − 1, P)) with torch's float32 linspace, the first forced to
+// `from`, de-duplicated: a_p = from − round_half_even(p·(from − to)/(P − 1)). Anchor first.
+std::vector<int> interval_supports(int from, int to_inclusive, int count);
+
+// The first edition's: the same spread with ties rounded away from zero.
 std::vector<int> spread_supports(int from, int to_inclusive, int count);
 
 // w_p = ∫_{lo}^{hi} L_p(t) dt for the Lagrange basis on nodes (Eq. 15–16).

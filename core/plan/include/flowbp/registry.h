@@ -53,4 +53,17 @@ class Registry {
 SettingValues resolve_method_params(const Method& method, const std::map<std::string, SettingValue>& given,
                                     int steps, double shift = 1.0);
 
+// The method's preset named `name`; SettingError keyed "method.preset" (with "did you
+// mean" and the method's preset names) when it has none of that name.
+Preset find_preset(const Method& method, const std::string& name);
+// The settings a run gets from the preset `preset` ("" = none) and the settings given
+// explicitly: the preset's values, each replaced by a given one of the same name.
+std::map<std::string, SettingValue> with_preset(const Method& method, const std::string& preset,
+                                                const std::map<std::string, SettingValue>& given);
+// As resolve_method_params, the preset's values under the given ones.
+SettingValues resolve_method_params(const Method& method, const std::string& preset,
+                                    const std::map<std::string, SettingValue>& given, int steps, double shift = 1.0);
+// "K = 5, beta = 0.5" (TOML spellings, the preset's order): a preset's values as one line.
+std::string preset_values_text(const Preset& preset);
+
 }  // namespace flowbp
