@@ -95,7 +95,7 @@ TEST_CASE("runs of a preset sweep are grouped by the preset, not by every settin
   }
   std::vector<const RunRecord*> all;
   for (const auto& r : runs) all.push_back(&r);
-  const auto groups = flowbp::analysis::group_runs(all, {});
+  const auto groups = flowbp::analysis::group_runs(all, {}).groups;
   REQUIRE(groups.size() == 3);
   for (const auto& g : groups) {
     std::set<std::string> keys;
