@@ -1,5 +1,6 @@
 #include "flowbp/compute_threads.h"
 
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
 
@@ -8,7 +9,20 @@
 
 namespace flowbp {
 
+void set_flush_denormal(bool on) { at::globalContext().setFlushDenormal(on); }
+
+bool flush_denormal_active() {
+  volatile float tiny = 1e-40f;  // subnormal; volatile keeps the product at run time
+  volatile float one = 1.0f;
+  const float product = tiny * one;
+  return product == 0.0f;
+}
+
 bool set_compute_threads(int threads) {
+  // Before the thread pools exist: their threads inherit it. FLOWBP_FLUSH_DENORMAL=0
+  // keeps subnormals (to measure what flushing them changes).
+  const char* flush = std::getenv("FLOWBP_FLUSH_DENORMAL");
+  set_flush_denormal(!(flush && std::string(flush) == "0"));
   at::set_num_threads(threads);
   const std::string n = std::to_string(threads);
   ::setenv("OPENBLAS_NUM_THREADS", n.c_str(), 1);
