@@ -3,6 +3,7 @@
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
+#include <malloc.h>
 
 #include <cstdlib>
 #include <string>
@@ -18,7 +19,16 @@ bool flush_denormal_active() {
   return product == 0.0f;
 }
 
+bool keep_freed_memory() {
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  if (tunables && std::string(tunables).find("glibc.malloc.") != std::string::npos) return false;
+  // 32 MiB is glibc's largest mmap threshold on 64-bit; setting it also stops the
+  // threshold from moving.
+  return ::mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 && ::mallopt(M_TRIM_THRESHOLD, 256 << 20) == 1;
+}
+
 bool set_compute_threads(int threads) {
+  keep_freed_memory();
   // Before the thread pools exist: their threads inherit it. FLOWBP_FLUSH_DENORMAL=0
   // keeps subnormals (to measure what flushing them changes).
   const char* flush = std::getenv("FLOWBP_FLUSH_DENORMAL");
