@@ -36,6 +36,9 @@ TEST_CASE("BLAS kernel: OpenBLAS's generic kernel on AVX-512/AVX2 is fixed throu
   CHECK(a.action == BlasAdvice::Action::Warn);
   CHECK(a.message.find("OpenBLAS") != std::string::npos);
   CHECK(advise_blas({"BLIS", "0.9.0", "zen3", "/x/libblis.so.4"}, avx2).action == BlasAdvice::Action::None);
+  a = advise_blas({"ATLAS", "3.10.3", "generic", "/usr/lib/x86_64-linux-gnu/atlas/libblas.so.3.10.3"}, avx2);
+  CHECK(a.action == BlasAdvice::Action::Warn);
+  CHECK(a.message.find("ATLAS runs a generic kernel") != std::string::npos);
   a = advise_blas({"reference BLAS", "", "generic", "/usr/lib/x86_64-linux-gnu/blas/libblas.so.3"}, avx512);
   CHECK(a.action == BlasAdvice::Action::Warn);
   CHECK(a.message.find("libopenblas0-pthread") != std::string::npos);

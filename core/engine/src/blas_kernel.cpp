@@ -55,6 +55,31 @@ std::string second_word(const char* config) {
   return second;
 }
 
+// BLIS's version and the architecture it picked, through its own functions.
+bool query_blis(void* handle, BlasInfo& info) {
+  auto version = symbol_in<const char* (*)()>(handle, "bli_info_get_version_str");
+  if (!version) return false;
+  info.version = version();
+  auto query = symbol_in<int (*)()>(handle, "bli_arch_query_id");
+  auto name = symbol_in<const char* (*)(int)>(handle, "bli_arch_string");
+  if (query && name) info.kernel = name(query());
+  return true;
+}
+
+// Debian's BLIS libblas.so.3 exports the BLAS names only; libblis.so.4 beside it has the
+// bli_* functions (loaded privately: it detects the CPU as the served copy does).
+void* sibling_blis(const std::string& path) {
+  if (path.find("blis") == std::string::npos) return nullptr;
+  const std::string dir = path.substr(0, path.find_last_of('/') + 1);
+  return ::dlopen((dir + "libblis.so.4").c_str(), RTLD_LAZY | RTLD_LOCAL);
+}
+
+// "/usr/lib/x86_64-linux-gnu/atlas/libblas.so.3.10.3" → "3.10.3".
+std::string so_version(const std::string& path) {
+  const auto at = path.find(".so.");
+  return at == std::string::npos ? std::string() : path.substr(at + 4);
+}
+
 }  // namespace
 
 std::string BlasInfo::line() const {
@@ -73,12 +98,12 @@ BlasInfo probe_blas() {
     info.library = "OpenBLAS";
     info.version = second_word(config());
     if (auto core = symbol_in<const char* (*)()>(handle, "openblas_get_corename")) info.kernel = core();
-  } else if (auto version = symbol_in<const char* (*)()>(handle, "bli_info_get_version_str")) {
+  } else if (query_blis(handle, info) || query_blis(sibling_blis(info.path), info)) {
     info.library = "BLIS";
-    info.version = version();
-    auto query = symbol_in<int (*)()>(handle, "bli_arch_query_id");
-    auto name = symbol_in<const char* (*)(int)>(handle, "bli_arch_string");
-    if (query && name) info.kernel = name(query());
+  } else if (symbol_in<void (*)()>(handle, "atl_f77wrap_sgemm_")) {
+    info.library = "ATLAS";  // Debian's libatlas3-base: built for the baseline ISA
+    info.version = so_version(info.path);
+    info.kernel = "generic";
   } else if (info.path.find("/blas/") != std::string::npos) {
     info.library = "reference BLAS";  // Debian's libblas3: plain Fortran loops
     info.kernel = "generic";
@@ -125,8 +150,9 @@ KernelLevel kernel_level(const BlasInfo& blas) {
 BlasAdvice advise_blas(const BlasInfo& blas, const CpuFeatures& cpu) {
   BlasAdvice advice;
   if (!cpu.avx2 || kernel_level(blas) != KernelLevel::Generic) return advice;
-  const std::string runs = blas.library + " runs its generic " + blas.kernel + " kernel on a CPU with " +
-                           to_string(cpu) + " (its GEMMs are several times slower)";
+  const std::string kernel = blas.kernel == "generic" ? "a generic kernel" : "its generic " + blas.kernel + " kernel";
+  const std::string runs = blas.library + " runs " + kernel + " on a CPU with " + to_string(cpu) +
+                           " (its GEMMs are several times slower)";
   if (blas.library == "OpenBLAS") {
     advice.action = BlasAdvice::Action::SetCoretype;
     advice.env_name = "OPENBLAS_CORETYPE";
