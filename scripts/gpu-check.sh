@@ -67,6 +67,11 @@ stage() {
 }
 
 python=$(command -v python3)
+# meson and ninja: on PATH, else the Python packages of the machine's python3.
+meson=(meson)
+command -v meson >/dev/null || meson=("$python" -m mesonbuild.mesonmain)
+ninja=(ninja)
+command -v ninja >/dev/null || ninja=("$python" -m ninja)
 {
   echo "# flowbp GPU check, $(date -u +%Y-%m-%dT%H:%MZ)"
   echo
@@ -75,7 +80,7 @@ python=$(command -v python3)
   echo "host: $(uname -srm), $(nproc) cores"
   "$python" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "gpu", torch.cuda.is_available())' 2>&1
   echo "c++: $(c++ --version 2>&1 | head -1)"
-  echo "meson: $(meson --version 2>&1), ninja: $(ninja --version 2>&1)"
+  echo "meson: $("${meson[@]}" --version 2>&1), ninja: $("${ninja[@]}" --version 2>&1)"
   echo '```'
   echo
   echo "| stage | result | time |"
@@ -123,12 +128,12 @@ else
 fi
 [[ -n $cpp_args ]] && setup_args+=(-Dcpp_args="${cpp_args# }")
 rm -rf "$build"
-stage "meson setup" 120 meson setup "$build" "${setup_args[@]}" || { tail -40 "$log"; exit 1; }
+stage "meson setup" 120 "${meson[@]}" setup "$build" "${setup_args[@]}" || { tail -40 "$log"; exit 1; }
 grep -q "$prefix" "$build/build.ninja" && say "   (hdf5, boost, toml++ found in $prefix)"
 # GPU_CHECK_TARGETS (ninja target paths) limits the build: the CPU test of this script
 # builds the targets that use the prefix's libraries only.
 read -r -a targets <<<"${GPU_CHECK_TARGETS:-}"
-stage "build" 330 ninja -C "$build" -j "$jobs" "${targets[@]}" || { tail -60 "$log"; exit 1; }
+stage "build" 330 "${ninja[@]}" -C "$build" -j "$jobs" "${targets[@]}" || { tail -60 "$log"; exit 1; }
 exe=$build/app/flowbp
 if [[ $cpu_only == 1 ]]; then
   say "GPU_CHECK_CPU=1: built against the prefix; stopping before the tests and the GPU stages"
@@ -136,7 +141,7 @@ if [[ $cpu_only == 1 ]]; then
 fi
 # The tests that need no Debian Python (python3-torch, h5py, gnuplot) on this machine
 # run in full; a failure is reported, not fatal: the GPU numbers are still wanted.
-stage "tests" 150 meson test -C "$build" --print-errorlogs --num-processes "$jobs" --no-rebuild
+stage "tests" 150 "${meson[@]}" test -C "$build" --print-errorlogs --num-processes "$jobs" --no-rebuild
 cp "$build/meson-logs/testlog.txt" "$out/testlog.txt" 2>/dev/null
 
 # --- 3. the quick sweep on the GPU --------------------------------------------------
