@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "flowbp/blas_kernel.h"
 #include "flowbp/did_you_mean.h"
 #include "flowbp/version.h"
 
@@ -14,16 +15,17 @@ struct Command {
   const char* name;
   const char* summary;
   int (*run)(const flowbp::cli::Args&);
+  bool computes = false;  // runs models (itself or in child runs): needs the right BLAS kernel
 };
 
 const Command kCommands[] = {
-    {"methods", "list the loaded method plugins as the paper's Table 1", flowbp::cli::methods},
-    {"backbones", "list the backbone kinds and their settings", flowbp::cli::backbones},
-    {"rewards", "list the reward kinds and their settings", flowbp::cli::rewards},
-    {"train", "run one experiment (one method, one seed) and log it to HDF5", flowbp::cli::train},
-    {"sweep", "expand a TOML sweep into runs and run them robustly", flowbp::cli::sweep},
-    {"report", "tables and figures from a directory of run logs", flowbp::cli::report},
-    {"bench", "per-phase timings and memory against the model-only bound", flowbp::cli::bench},
+    {"methods", "list the loaded method plugins as the paper's Table 1", flowbp::cli::methods, false},
+    {"backbones", "list the backbone kinds and their settings", flowbp::cli::backbones, false},
+    {"rewards", "list the reward kinds and their settings", flowbp::cli::rewards, false},
+    {"train", "run one experiment (one method, one seed) and log it to HDF5", flowbp::cli::train, true},
+    {"sweep", "expand a TOML sweep into runs and run them robustly", flowbp::cli::sweep, true},
+    {"report", "tables and figures from a directory of run logs", flowbp::cli::report, false},
+    {"bench", "per-phase timings and memory against the model-only bound", flowbp::cli::bench, true},
 };
 
 void usage(std::FILE* out) {
@@ -50,6 +52,9 @@ int main(int argc, char** argv) {
   for (const auto& c : kCommands) {
     names.emplace_back(c.name);
     if (name != c.name) continue;
+    // First, before any thread or child: may restart this process with OPENBLAS_CORETYPE
+    // set, which the sweep's runs then inherit (flowbp/blas_kernel.h).
+    if (c.computes) flowbp::fix_blas_kernel(argv);
     try {
       return c.run(args);
     } catch (const std::exception& e) {

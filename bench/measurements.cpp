@@ -1,8 +1,7 @@
 #include "measurements.h"
 
-#include <time.h>
-
 #include <algorithm>
+#include <memory>
 #include <sstream>
 
 #include "bench_run.h"
@@ -31,39 +30,68 @@ std::string describe_params(const SettingValues& values) {
   return out.str();
 }
 
+double median_field(const std::vector<IterationSample>& samples, double IterationSample::*field) {
+  std::vector<double> v;
+  for (const auto& s : samples) v.push_back(s.*field);
+  return median_of(v);
+}
+
 }  // namespace
 
-void measure_time(const Registry& registry, const BenchSettings& settings, MethodMeasurement& m) {
-  BenchRun run(registry, settings, m.name, settings.steps);
+void measure_time(const Registry& registry, const BenchSettings& settings, MethodMeasurement& m,
+                  const std::shared_ptr<const LoadedModels>& models) {
+  BenchRun run(registry, settings, m.name, settings.steps, /*reuse_rollout=*/true, models);
+  // The same training from the same seed on the classic engine: same gradients, so both
+  // runs stay in step, and each iteration is timed side by side.
+  std::unique_ptr<BenchRun> classic;
+  if (settings.classic)
+    classic = std::make_unique<BenchRun>(registry, settings, m.name, settings.steps, /*reuse_rollout=*/false, models);
   m.display_name = run.method().info().display_name;
   m.params = describe_params(run.experiment().method_params);
-  ModelBound bound(ToyConfig::from(run.experiment().backbone.settings), settings.batch, settings.seed + 1);
+  m.batch = run.experiment().train.batch;
+  const BenchClock clock(run.compute().device);
+  ModelBound bound(*run.state().model, run.latents(), m.batch, run.conditions(), run.compute(), settings.seed + 1);
   for (int it = 0; it < settings.warmup + settings.iters; ++it) {
-    const double cpu0 = process_cpu_seconds();
-    const StepRecord record = run.step();
-    const double cpu1 = process_cpu_seconds();
     IterationSample sample;
-    sample.harness_cpu = cpu1 - cpu0;
+    const double c0 = clock.now();
+    const StepRecord record = run.step();
+    sample.harness_cpu = clock.now() - c0;
     sample.harness = phases_of(record, run.method().last_plan_seconds());
-    sample.active_forwards = active_forward_count(run.method().last_plan());
-    const double cpu2 = process_cpu_seconds();
-    const BoundTiming b = bound.time(run.schedule(), sample.active_forwards);
-    sample.bound_cpu = process_cpu_seconds() - cpu2;
+    sample.active_forwards = record.active_forwards;
+    sample.reused_forwards = record.reused_forwards;
+    sample.rollout_grad_forwards = record.rollout_grad_forwards;
+    if (classic) {
+      const double c1 = clock.now();
+      const StepRecord classic_record = classic->step();
+      sample.classic_cpu = clock.now() - c1;
+      sample.classic_wall = classic_record.time_step;
+    }
+    BoundWork work;
+    work.nograd_reuse = run.schedule().steps() - record.rollout_grad_forwards;
+    work.grad_classic = record.active_forwards;
+    work.grad_reuse = record.rollout_grad_forwards + record.active_forwards - record.reused_forwards;
+    const BoundTiming b = bound.time(run.schedule(), work, clock);
     sample.bound_nograd = b.forward_nograd;
     sample.bound_forward_backward = b.forward_backward;
+    sample.bound_classic_cpu = b.classic;
+    sample.bound_cpu = b.reuse;
     m.jacobian_depth = record.jacobian_depth;
     if (it >= settings.warmup) m.samples.push_back(sample);
   }
 }
 
-void measure_memory(const Registry& registry, const BenchSettings& settings, MethodMeasurement& m) {
+void measure_memory(const Registry& registry, const BenchSettings& settings, MethodMeasurement& m,
+                    const std::shared_ptr<const LoadedModels>& models) {
   memory::install_counting_allocator();
   for (int steps : settings.memory_steps) {
-    BenchRun run(registry, settings, m.name, steps);
+    BenchRun run(registry, settings, m.name, steps, /*reuse_rollout=*/true, models);
     run.step();  // the first backward allocates the .grad buffers: not the surrogate's memory
-    MemoryPoint point{steps, 0};
-    for (int it = 0; it < settings.memory_iters; ++it)
-      point.peak_autograd_bytes = std::max(point.peak_autograd_bytes, run.step().peak_autograd_bytes);
+    MemoryPoint point{steps, 0, 0};
+    for (int it = 0; it < settings.memory_iters; ++it) {
+      const StepRecord r = run.step();
+      point.peak_autograd_bytes = std::max(point.peak_autograd_bytes, r.peak_autograd_bytes);
+      point.rollout_cache_bytes = r.rollout_cache_bytes;
+    }
     m.memory.push_back(point);
   }
 }
@@ -92,23 +120,12 @@ PhaseTimes median_phases(const std::vector<IterationSample>& samples) {
   return p;
 }
 
-double process_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+double median_harness_cpu(const std::vector<IterationSample>& s) { return median_field(s, &IterationSample::harness_cpu); }
+double median_bound_cpu(const std::vector<IterationSample>& s) { return median_field(s, &IterationSample::bound_cpu); }
+double median_bound_classic_cpu(const std::vector<IterationSample>& s) {
+  return median_field(s, &IterationSample::bound_classic_cpu);
 }
-
-double median_harness_cpu(const std::vector<IterationSample>& samples) {
-  std::vector<double> v;
-  for (const auto& s : samples) v.push_back(s.harness_cpu);
-  return median_of(v);
-}
-
-double median_bound_cpu(const std::vector<IterationSample>& samples) {
-  std::vector<double> v;
-  for (const auto& s : samples) v.push_back(s.bound_cpu);
-  return median_of(v);
-}
+double median_classic_cpu(const std::vector<IterationSample>& s) { return median_field(s, &IterationSample::classic_cpu); }
 
 double median_bound(const std::vector<IterationSample>& samples) {
   std::vector<double> v;

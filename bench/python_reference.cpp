@@ -124,6 +124,7 @@ Json run_reference(const std::string& python_exe, const std::string& script, con
 PythonResult parse_python_result(const Json& out) {
   PythonResult result;
   result.torch_version = out.at("torch_version").as_string();
+  if (const Json* flush = out.find("flush_denormal")) result.flush_denormal = flush->as_bool();
   for (const auto& [name, rows] : out.at("methods").members()) {
     auto& list = result.iterations[name];
     auto& cpu = result.cpu[name];

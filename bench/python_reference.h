@@ -22,6 +22,7 @@ const std::vector<std::string>& python_methods();
 
 struct PythonResult {
   std::string torch_version;
+  bool flush_denormal = false;  // torch.set_flush_denormal(True) took effect there
   std::map<std::string, std::vector<PhaseTimes>> iterations;  // per method, wall clock
   std::map<std::string, std::vector<double>> cpu;              // process CPU seconds per iteration
 };

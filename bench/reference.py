@@ -16,6 +16,7 @@ so a test can hold the C++ engine and this code to the same numbers).
 import argparse
 import json
 import math
+import os
 import sys
 import time
 
@@ -236,11 +237,22 @@ def check_settings(m):
             raise SystemExit("reference.py: %s: %s = %r is not implemented here (only %r)" % (m["name"], key, m[key], want))
 
 
+def flush_denormal():
+    """Flush-to-zero, as the C++ trainer and bench set it: subnormal gradients (the reward
+    underflowing far from every mode) otherwise slow the GEMMs down on some CPUs, which
+    made this reference look slower than it is. FLOWBP_FLUSH_DENORMAL=0 keeps them."""
+    if os.environ.get("FLOWBP_FLUSH_DENORMAL") == "0":
+        torch.set_flush_denormal(False)
+        return False
+    return bool(torch.set_flush_denormal(True))
+
+
 def make_model(spec):
     return ToyVelocityNet(spec["dim"], spec["classes"], spec["hidden"], spec["layers"], spec["time_embed"])
 
 
 def bench(spec):
+    flushed = flush_denormal()  # before the thread pools start
     torch.set_num_threads(spec["threads"])
     torch.manual_seed(spec.get("seed", 0))
     rng = np.random.default_rng(spec.get("seed", 0))
@@ -286,7 +298,8 @@ def bench(spec):
                              "backward": t4 - t3, "optimizer": t5 - t4, "step": t5 - t0,
                              "step_cpu": c5 - c0})
         results[m["name"]] = rows
-    return {"torch_version": torch.__version__, "threads": torch.get_num_threads(), "methods": results}
+    return {"torch_version": torch.__version__, "threads": torch.get_num_threads(), "flush_denormal": flushed,
+            "methods": results}
 
 
 def check_case(case):
@@ -309,8 +322,10 @@ def check_case(case):
 
 def check(spec):
     """One iteration per case on given weights, noise and plan: loss and gradients."""
+    flushed = flush_denormal()
     torch.set_num_threads(spec.get("threads", 1))
-    return {"torch_version": torch.__version__, "cases": [check_case(case) for case in spec["cases"]]}
+    return {"torch_version": torch.__version__, "flush_denormal": flushed,
+            "cases": [check_case(case) for case in spec["cases"]]}
 
 
 def main():

@@ -1,7 +1,8 @@
 // The PyTorch reference is the same algorithm as the C++ engine: for the same
 // weights, noise, conditions and plan (drawn by the real plugin), reference.py's
-// loss and gradients equal those of cached_rollout + build_surrogate + reward +
-// trajectory weights + hinge loss + backward — the trainer's path.
+// loss and gradients equal those of plan → cached_rollout (reusing the plan's
+// forwards) + build_surrogate + reward + trajectory weights + hinge loss + backward —
+// the trainer's path. (Rerun with a forced OpenBLAS kernel by check_blas_kernel.py.)
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -63,10 +64,10 @@ EngineCase engine_case(const Registry& registry, const std::string& method, std:
   const at::Tensor noise = at::randn({s.batch, toy.dim}, gen, at::kFloat);
   const at::Tensor cond = at::randint(toy.classes, {s.batch}, gen, at::kLong);
   const VelocityFn velocity = [&](const at::Tensor& x, double t) { return net->forward(x, t, cond); };
-  const Rollout rollout = cached_rollout(velocity, noise, run.schedule());
   std::mt19937_64 index_rng(seed);
   PlanContext ctx{run.schedule(), index_rng};
   const Plan plan = registry.get(method).plan(e.method_params, ctx);
+  const Rollout rollout = cached_rollout(velocity, noise, run.schedule(), rollout_reuse(plan, run.schedule()));
   const SurrogateOutput out = build_surrogate(velocity, rollout, plan);
   const at::Tensor r = run.reward()(out.reward_inputs.at(0), cond);
   const at::Tensor loss = hinge_loss({r}, trajectory_weights(plan, out, s.batch), e.reward.tau, e.reward.loss_scale);

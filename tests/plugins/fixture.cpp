@@ -87,11 +87,50 @@ at::Tensor loss_of(const Plan& plan, const SurrogateOutput& out, const std::vect
   return hinge_loss(rewards, weights, /*tau=*/50.0, /*loss_scale=*/0.7, plan.hinge);
 }
 
-std::vector<at::Tensor> engine_gradient(const TinyModel& model, const Rollout& rollout, const Plan& plan) {
-  const SurrogateOutput out = build_surrogate(model.velocity(), rollout, plan, noise_source());
+Rollout rollout_for(const TinyModel& model, const Rollout& rollout, const Plan& plan, Engine engine) {
+  if (engine == Engine::Classic) return rollout;
+  return cached_rollout(model.velocity(), rollout.x.back(), rollout.schedule, rollout_reuse(plan, rollout.schedule));
+}
+
+std::vector<at::Tensor> engine_gradient(const TinyModel& model, const Rollout& rollout, const Plan& plan,
+                                        Engine engine) {
+  const Rollout used = rollout_for(model, rollout, plan, engine);
+  const SurrogateOutput out = build_surrogate(model.velocity(), used, plan, noise_source());
   const at::Tensor loss = loss_of(plan, out, out.reward_inputs);
   return torch::autograd::grad({loss}, model.parameters(), {}, /*retain_graph=*/false, /*create_graph=*/false,
                                /*allow_unused=*/true);
+}
+
+std::vector<std::pair<std::string, std::map<std::string, SettingValue>>> gradient_cases() {
+  return {
+      {"refl", {}},
+      {"refl", {{"reward_input", std::string("endpoint_reconstruction")}}},
+      {"draft-lv", {}},
+      {"draft-lv", {{"M", std::int64_t{0}}}},
+      {"draft-lv", {{"hinge_on", std::string("mean_reward")}}},
+      {"drtune", {}},
+      {"drtune", {{"reward_input", std::string("endpoint_reconstruction")}, {"K", std::int64_t{2}}}},
+      {"drtune", {{"train_span", std::string("from_stop")}, {"tweedie_velocity", std::string("if_train_step")},
+                  {"early_stop_ratio", 1.0}}},
+      {"leapalign", {}},
+      {"leapalign", {{"beta", 1.0}, {"leap_sampler", std::string("uniform_v1")}}},
+      {"leapalign", {{"leap_sampler", std::string("dirichlet")}, {"s_max", std::int64_t{3}}}},
+      {"flowbp-sparse", {{"K", std::int64_t{4}}}},
+      {"flowbp-sparse", {{"K", std::int64_t{3}}, {"grad_rescale_strength", 0.5}, {"late_bias_gamma", 0.0}}},
+      {"flowbp-sparse", {{"K", std::int64_t{3}}, {"grad_rescale_strength", 2.5}}},
+      {"flowbp-bridge", {{"K", std::int64_t{5}}}},
+      {"flowbp-bridge", {{"K", std::int64_t{4}}, {"beta", 0.8}, {"grad_rescale_scope", std::string("surrogate")}}},
+      {"flowbp-bridge", {{"K", std::int64_t{5}}, {"grad_rescale_strength", 1.7}, {"tail_ratio", 0.7}}},
+      {"flowbp-lagrange", {{"negative_weights", std::string("reduce")}}},
+      {"flowbp-lagrange", {{"K", std::int64_t{6}}, {"support_selection", std::string("random")}, {"support_scale", 0.3},
+                           {"grad_rescale_strength", 0.5}, {"grad_rescale_scope", std::string("surrogate")},
+                           {"negative_weights", std::string("allow")}}},
+      {"flowbp-lagrange", {{"support_selection", std::string("all")}, {"max_active_supports", std::int64_t{0}},
+                           {"grad_rescale_strength", 1.5}, {"negative_weights", std::string("allow")}}},
+      {"flowbp-lagrange", {{"weights", std::string("uniform")}, {"beta", 0.6}}},
+      {"full-bp", {}},
+      {"full-bp", {{"K", std::int64_t{4}}}},
+  };
 }
 
 Vjp velocity_vjp(const TinyModel& model, const at::Tensor& x, double t, const at::Tensor& cotangent) {

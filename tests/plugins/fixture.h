@@ -47,9 +47,23 @@ at::Tensor reward(const at::Tensor& x);
 at::Tensor loss_of(const flowbp::Plan& plan, const flowbp::SurrogateOutput& out,
                    const std::vector<at::Tensor>& reward_inputs);
 
+// The engine as the trainer runs it (the rollout runs the plan's reusable forwards
+// with gradient, the surrogate reuses them) or the classic one (a no-gradient
+// rollout, every active term re-forwarded).
+enum class Engine { Reuse, Classic };
+
+// The rollout the engine runs for a plan: `rollout` itself (Classic), or the same
+// noise and schedule rolled out again with the plan's RolloutReuse.
+flowbp::Rollout rollout_for(const TinyModel& model, const flowbp::Rollout& rollout, const flowbp::Plan& plan,
+                            Engine engine);
+
 // Autograd gradient of the loss through build_surrogate (the engine under test).
 std::vector<at::Tensor> engine_gradient(const TinyModel& model, const flowbp::Rollout& rollout,
-                                        const flowbp::Plan& plan);
+                                        const flowbp::Plan& plan, Engine engine = Engine::Reuse);
+
+// The settings each method's gradient is checked under: defaults, plus variants that
+// exercise every input kind, grad scale and pin the plugins can emit.
+std::vector<std::pair<std::string, std::map<std::string, flowbp::SettingValue>>> gradient_cases();
 
 // The same gradient assembled by hand: forward values by an independent walk of the
 // plan, then cotangents propagated backwards term by term with single-velocity VJPs.

@@ -33,46 +33,12 @@ struct Setup {
 
 double max_diff(const at::Tensor& a, const at::Tensor& b) { return (a - b).abs().max().item<double>(); }
 
-// The settings each method's gradient is checked under: defaults, plus variants that
-// exercise every input kind, grad scale and pin the plugins can emit.
-std::vector<std::pair<std::string, std::map<std::string, SettingValue>>> gradient_cases() {
-  return {
-      {"refl", {}},
-      {"refl", {{"reward_input", std::string("endpoint_reconstruction")}}},
-      {"draft-lv", {}},
-      {"draft-lv", {{"M", std::int64_t{0}}}},
-      {"draft-lv", {{"hinge_on", std::string("mean_reward")}}},
-      {"drtune", {}},
-      {"drtune", {{"reward_input", std::string("endpoint_reconstruction")}, {"K", std::int64_t{2}}}},
-      {"drtune", {{"train_span", std::string("from_stop")}, {"tweedie_velocity", std::string("if_train_step")},
-                  {"early_stop_ratio", 1.0}}},
-      {"leapalign", {}},
-      {"leapalign", {{"beta", 1.0}, {"leap_sampler", std::string("uniform_v1")}}},
-      {"leapalign", {{"leap_sampler", std::string("dirichlet")}, {"s_max", std::int64_t{3}}}},
-      {"flowbp-sparse", {{"K", std::int64_t{4}}}},
-      {"flowbp-sparse", {{"K", std::int64_t{3}}, {"grad_rescale_strength", 0.5}, {"late_bias_gamma", 0.0}}},
-      {"flowbp-sparse", {{"K", std::int64_t{3}}, {"grad_rescale_strength", 2.5}}},
-      {"flowbp-bridge", {{"K", std::int64_t{5}}}},
-      {"flowbp-bridge", {{"K", std::int64_t{4}}, {"beta", 0.8}, {"grad_rescale_scope", std::string("surrogate")}}},
-      {"flowbp-bridge", {{"K", std::int64_t{5}}, {"grad_rescale_strength", 1.7}, {"tail_ratio", 0.7}}},
-      {"flowbp-lagrange", {{"negative_weights", std::string("reduce")}}},
-      {"flowbp-lagrange", {{"K", std::int64_t{6}}, {"support_selection", std::string("random")}, {"support_scale", 0.3},
-                           {"grad_rescale_strength", 0.5}, {"grad_rescale_scope", std::string("surrogate")},
-                           {"negative_weights", std::string("allow")}}},
-      {"flowbp-lagrange", {{"support_selection", std::string("all")}, {"max_active_supports", std::int64_t{0}},
-                           {"grad_rescale_strength", 1.5}, {"negative_weights", std::string("allow")}}},
-      {"flowbp-lagrange", {{"weights", std::string("uniform")}, {"beta", 0.6}}},
-      {"full-bp", {}},
-      {"full-bp", {{"K", std::int64_t{4}}}},
-  };
-}
-
 }  // namespace
 
 TEST_CASE("invariant 9: every method's autograd gradient equals the per-step VJP reference walk of its plan") {
   for (int steps : {8, 13}) {
     Setup setup(steps, steps == 13 ? 3.0 : 1.0);
-    for (const auto& [name, given] : gradient_cases()) {
+    for (const auto& [name, given] : plugtest::gradient_cases()) {
       for (std::uint64_t seed = 0; seed < 3; ++seed) {
         CAPTURE(name);
         CAPTURE(steps);

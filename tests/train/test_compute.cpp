@@ -1,6 +1,6 @@
 // Device, autocast and TF32 settings on this machine: a CPU-only build refuses
 // CUDA before training; bf16 autocast runs on the CPU and changes the numbers;
-// TF32 changes nothing on the CPU.
+// TF32 changes nothing on the CPU; the trainer flushes subnormals to zero.
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -10,6 +10,7 @@
 #include <string>
 
 #include "flowbp/compute.h"
+#include "flowbp/compute_threads.h"
 #include "train_fixtures.h"
 // last: see the header
 #include "doctest_after_torch.h"
@@ -80,4 +81,12 @@ TEST_CASE("bf16 autocast trains on the CPU with bf16 numbers; TF32 changes nothi
   CHECK(largest > 0);     // autocast did run the forwards in bf16
   CHECK(largest < 0.05);  // and they are still the same model's
   CHECK(table_difference(root + "/fp32/log.h5", root + "/tf32/log.h5", "steps") == "");
+}
+
+TEST_CASE("the trainer runs with flush-to-zero (subnormal gradients would slow its GEMMs down)") {
+  set_flush_denormal(false);
+  REQUIRE_FALSE(flush_denormal_active());
+  const std::string root = temp_dir("ftz");
+  REQUIRE(train(experiment("refl", kTiny), root + "/run").outcome == RunOutcome::Done);
+  CHECK(flush_denormal_active());
 }

@@ -92,11 +92,13 @@ StepOutcome train_step(const StepContext& c, TrainingState& st, std::int64_t ste
     };
   };
   const VelocityFn velocity = guided_velocity(forward(cond), forward(null_cond), c.guidance);
-  const Rollout rollout = cached_rollout(velocity, noise, *c.schedule);
-  r.time_rollout = since(t_start);
 
+  // The plan first: it depends only on the schedule and the index stream, and it tells
+  // the rollout which steps to run with gradient for the surrogate to reuse.
+  const auto t_plan = Clock::now();
   PlanContext plan_context{*c.schedule, st.rng.index};
   const Plan plan = c.method->plan(*c.params, plan_context);
+  const double plan_seconds = since(t_plan);
   r.j = plan.j;
   r.s = plan.s;
   r.active = plan.active.empty() ? active_indices(plan) : plan.active;
@@ -104,15 +106,23 @@ StepOutcome train_step(const StepContext& c, TrainingState& st, std::int64_t ste
   r.grad_rescale_factor = plan.grad_rescale_factor;
   r.grad_rescale_factor_post = plan.grad_rescale_factor_post;
 
-  const auto t_surrogate = Clock::now();
+  // Measured from before the rollout: with reuse, graphs exist from the rollout on.
   MemoryProbe memory(device);
   memory.start();
+  const RolloutReuse reuse = c.reuse_rollout ? rollout_reuse(plan, *c.schedule) : RolloutReuse{};
+  const Rollout rollout = cached_rollout(velocity, noise, *c.schedule, reuse);
+  r.time_rollout = since(t_start) - plan_seconds;
+  r.rollout_grad_forwards = reuse.forwards_with_grad();
+
+  const auto t_surrogate = Clock::now();
   const NoiseFn renoise = [&](int, const at::Tensor& like) {
     std::vector<std::int64_t> global(like.sizes().begin(), like.sizes().end());
     global[0] = c.batch;
     return slice.of(at::randn(global, st.rng.noise, like.options().device(at::kCPU))).to(like.device());
   };
   const SurrogateOutput surrogate = build_surrogate(velocity, rollout, plan, renoise);
+  r.active_forwards = surrogate.active_forwards;
+  r.reused_forwards = surrogate.reused_forwards;
   std::vector<at::Tensor> rewards;
   for (const auto& input : surrogate.reward_inputs) rewards.push_back(c.reward(input, cond));
   const at::Tensor weights = trajectory_weights(plan, surrogate, slice.size);
@@ -166,7 +176,10 @@ StepOutcome train_step(const StepContext& c, TrainingState& st, std::int64_t ste
   const auto t_backward = Clock::now();
   st.optimizer->zero_grad();
   loss.backward();
-  r.peak_autograd_bytes = memory.peak_growth();
+  // The rollout's latents (x_0..x_{N−1}, v_1..v_N) are its cache, linear in N by design
+  // and the same with or without reuse: what is left is the graphs and the backward.
+  r.rollout_cache_bytes = rollout.cache_bytes();
+  r.peak_autograd_bytes = memory.peak_growth() - r.rollout_cache_bytes;
   r.time_backward = since(t_backward);
 
   const auto t_optimizer = Clock::now();

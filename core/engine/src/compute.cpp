@@ -55,6 +55,14 @@ Compute make_compute(const std::string& device_name, int local_rank, bool bf16_a
   return c;
 }
 
+void synchronize(const c10::Device& device) {
+#ifdef FLOWBP_WITH_CUDA
+  if (device.is_cuda()) c10::cuda::device_synchronize();
+#else
+  (void)device;
+#endif
+}
+
 namespace {
 
 // LibTorch 2.4 replaced the per-device autocast functions (then deprecated) with

@@ -30,6 +30,13 @@ at::Tensor velocity_input(const Term& term, const Rollout& rollout, const at::Te
   throw std::logic_error("unknown velocity input");
 }
 
+// The rollout's forward at index i with its graph, or an undefined tensor.
+const at::Tensor& kept_forward(const Rollout& rollout, int index) {
+  static const at::Tensor none;
+  const auto i = static_cast<std::size_t>(index);
+  return i < rollout.v_graph.size() ? rollout.v_graph[i] : none;
+}
+
 }  // namespace
 
 SurrogateOutput build_surrogate(const VelocityFn& velocity, const Rollout& rollout, const Plan& plan,
@@ -39,13 +46,31 @@ SurrogateOutput build_surrogate(const VelocityFn& velocity, const Rollout& rollo
   for (const auto& program : plan.programs) {
     const at::Tensor start = start_state(program, rollout, results, noise);
     at::Tensor running = start;
+    // While ≥ 0, `running` is the rollout's chained state x_chain[chain_at] (full
+    // backprop run with gradient inside the rollout): replayed terms take its next state.
+    int chain_at = program.start.kind == Start::Kind::Cached && program.start.index == rollout.chain_from
+                       ? rollout.chain_from
+                       : -1;
     for (const auto& segment : program.segments) {
       const at::Tensor segment_start = running;
       for (const auto& term : segment.terms) {
+        if (chain_at > rollout.chain_to && RolloutReuse::replays_step(term, chain_at, rollout.schedule)) {
+          running = rollout.x_chain.at(static_cast<std::size_t>(--chain_at));
+          ++out.active_forwards;
+          ++out.reused_forwards;
+          continue;
+        }
+        chain_at = -1;
         at::Tensor v;
         if (term.active) {
-          at::Tensor input = velocity_input(term, rollout, start, segment_start, running);
-          v = grad_scale(velocity(input, rollout.schedule.t.at(term.index)), term.grad_scale);
+          if (RolloutReuse::on_cached_input(term, program) && kept_forward(rollout, term.index).defined()) {
+            v = kept_forward(rollout, term.index);  // the rollout's own forward on sg(x_i), with its graph
+            ++out.reused_forwards;
+          } else {
+            v = velocity(velocity_input(term, rollout, start, segment_start, running),
+                         rollout.schedule.t.at(term.index));
+          }
+          v = grad_scale(v, term.grad_scale);
           ++out.active_forwards;
         } else {
           v = rollout.v.at(term.index);  // cached, computed without gradient
@@ -53,6 +78,7 @@ SurrogateOutput build_surrogate(const VelocityFn& velocity, const Rollout& rollo
         running = euler_update(running, v, term.weight);
       }
       if (segment.pin == Pin::None) continue;
+      chain_at = -1;
       const at::Tensor& cached = rollout.x.at(segment.to);
       if (segment.pin == Pin::Connector) {
         (segment.to == 0 ? out.d_0 : out.d_s) = residual_per_sample(cached, running);

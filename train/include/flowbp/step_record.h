@@ -23,10 +23,16 @@ struct StepRecord {
   int j = -1, s = -1;
   std::vector<int> active;  // descending
   int jacobian_depth = 0;
+  // Peak bytes from before the rollout through the backward, less rollout_cache_bytes.
   std::int64_t peak_autograd_bytes = 0;
   double time_rollout = 0, time_surrogate_forward = 0, time_backward = 0, time_optimizer = 0;
   double time_logging = 0, time_step = 0;
   double lr = 0;
+  // Not log columns (the bench reads them): the rollout's latents x_0..x_{N−1} and
+  // v_1..v_N; active terms of the plan; of those, taken from the rollout's forwards;
+  // rollout steps run with gradient.
+  std::int64_t rollout_cache_bytes = 0;
+  int active_forwards = 0, reused_forwards = 0, rollout_grad_forwards = 0;
 };
 
 // The /steps columns for a method whose active set holds at most `max_active` indices.

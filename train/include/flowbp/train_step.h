@@ -1,5 +1,5 @@
-// One training step (the brief's order): conditions and noise → cached rollout →
-// method.plan → surrogate → reward of each reward input → trajectory weights →
+// One training step: conditions and noise → method.plan → cached rollout (running the
+// plan's reusable forwards with gradient) → surrogate → reward of each reward input → trajectory weights →
 // hinge loss → backward → [all-reduce] → clip → AdamW → EMA, timed per phase.
 #pragma once
 #include <cstdint>
@@ -32,6 +32,11 @@ struct StepContext {
   // global, so W ranks log and train what one process over the same batch would.
   ProcessGroup* group = nullptr;
   Compute compute{};
+  // The rollout runs the steps the surrogate would re-forward on sg(x_i) (and full
+  // backprop's chain) with gradient, and the surrogate reuses them (RolloutReuse).
+  // false: the classic engine, N no-gradient forwards then every active term
+  // re-forwarded. The gradients are the same; the bench times both.
+  bool reuse_rollout = true;
 };
 
 struct StepOutcome {

@@ -27,6 +27,10 @@ c10::Device resolve_device(const std::string& name, int local_rank);
 // the CPU). Throws std::invalid_argument as resolve_device does.
 Compute make_compute(const std::string& device_name, int local_rank, bool bf16_autocast, bool tf32);
 
+// Waits for the device's queued work (nothing to wait for on the CPU): timers of GPU
+// work read the clock after it.
+void synchronize(const c10::Device& device);
+
 // An autocast region (bf16) on the compute's device type, as torch.autocast does it:
 // nested regions share one cast cache, cleared when the outermost one ends.
 class AutocastRegion {

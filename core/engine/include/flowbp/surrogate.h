@@ -20,9 +20,13 @@ struct SurrogateOutput {
   at::Tensor d_s;          // per-sample interior connector residual (float64 [B]) or undefined
   at::Tensor d_0;          // per-sample endpoint connector residual or undefined
   double compose_err = -1; // mean|x̂_0 − x_0| at a Guard pin; −1 when there is none
-  int active_forwards = 0; // re-forwarded velocities with gradient
+  int active_forwards = 0; // active terms: velocities with gradient (re-forwarded or reused)
+  int reused_forwards = 0;  // of those, taken from the rollout's kept forwards (RolloutReuse)
 };
 
+// Active terms the rollout already computed with gradient (rollout.v_graph, the chain
+// of rollout.x_chain) are taken from it; the others are re-forwarded. Either way the
+// graph and the gradient are those of the plan.
 SurrogateOutput build_surrogate(const VelocityFn& velocity, const Rollout& rollout, const Plan& plan,
                                 const NoiseFn& noise = nullptr);
 
