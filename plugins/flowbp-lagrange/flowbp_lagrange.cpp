@@ -1,6 +1,7 @@
 // FlowBP-Lagrange (FlowBP A.2): LeapAlign's two connector-pinned leaps, each
 // integrated by a P-point Lagrange rule over cached and re-forwarded velocities.
 #include <algorithm>
+#include <cmath>
 #include <sstream>
 #include <string>
 
@@ -37,11 +38,16 @@ Leap make_leap(const Schedule& schedule, int from, int to, int last_support, con
   const double lo = schedule.t[to], hi = schedule.t[from];
   leap.weights = rule.lagrange ? lagrange_weights(nodes, lo, hi) : uniform_weights(nodes.size(), lo, hi);
   // A weight that is zero in exact arithmetic (e.g. the anchor of a two-node rule over
-  // two uniform steps, which is the midpoint rule) comes out as −1e-16 … −1e-13 (seen:
-  // −8.5e-14 on a 34 → 31 leap at N = 40): call it zero. Real negative weights are
-  // many orders larger (−1.4e-3 for P = 4 on a 5 → 0 leap).
+  // two uniform steps, which is the midpoint rule) comes out as ±1e-17: make it zero.
+  // Left as it is, a negative one would be refused as a negative weight, and a positive
+  // one active alone in its leap would get ρ = Σ|w| / 1e-17 (the first edition logged
+  // ρ ≈ 2e17 there). The round-off scales with the leap length and, through the node
+  // spacing 1/N, with N²; real weights are many orders larger (a negative one: −1.4e-3
+  // for P = 4 on a 5 → 0 leap at N = 25, about 3e-2 of its length).
+  const double n = static_cast<double>(schedule.steps());
+  const double tolerance = 1e-13 * (hi - lo) * std::max(1.0, n * n);
   for (double& w : leap.weights)
-    if (w < 0 && w > -1e-9 * (hi - lo)) w = 0.0;
+    if (std::fabs(w) < tolerance) w = 0.0;
   return leap;
 }
 

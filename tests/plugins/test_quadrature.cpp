@@ -6,6 +6,7 @@
 
 #include "fixture.h"
 #include "flowbp/plan.h"
+#include "flowbp/quadrature.h"
 #include "flowbp/schedule.h"
 // Last: LibTorch pulls in glog, whose CHECK would otherwise replace doctest's.
 #include <doctest.h>
@@ -110,4 +111,27 @@ TEST_CASE("on a shifted grid a two-node leap extrapolates to a negative anchor w
   const Plan reduced = plugtest::draw_plan("flowbp-lagrange", reduce, schedule, 0);
   REQUIRE(reduced.programs[0].segments[0].terms.size() == 1);  // back to LeapAlign's single velocity
   CHECK(reduced.programs[0].segments[0].terms[0].weight == doctest::Approx(schedule.t[4] - schedule.t[2]));
+}
+
+TEST_CASE("Lagrange weights stay accurate for fine grids: N = 2000 gives no round-off negative weight") {
+  // Three nodes 2/N apart near t = 1: in t itself the monomial coefficients cancel
+  // (−2.4e-10 seen at N = 2000); on the leap mapped to [0, 1] the weights are exact to
+  // round-off, positive, and integrate 1, (t − lo) and (t − lo)² exactly (moments about lo:
+  // those of t itself would lose the digits to cancellation in the reference too).
+  for (int n : {400, 2000, 20000}) {
+    CAPTURE(n);
+    const Schedule s = Schedule::make(n);
+    const std::vector<double> nodes = {s.t[n - 2], s.t[n - 4], s.t[n - 6]};  // Simpson: 1/6, 4/6, 1/6
+    const double lo = s.t[n - 6], hi = s.t[n - 2];
+    const auto w = lagrange_weights(nodes, lo, hi);
+    CHECK(w[0] == doctest::Approx((hi - lo) / 6).epsilon(1e-12));
+    CHECK(w[1] == doctest::Approx(4 * (hi - lo) / 6).epsilon(1e-12));
+    CHECK(w[2] == doctest::Approx((hi - lo) / 6).epsilon(1e-12));
+    for (int k = 0; k < 3; ++k) {
+      double quad = 0;
+      for (std::size_t p = 0; p < 3; ++p) quad += w[p] * std::pow(nodes[p] - lo, k);
+      const double exact = std::pow(hi - lo, k + 1) / (k + 1);
+      CHECK(quad == doctest::Approx(exact).epsilon(1e-12));
+    }
+  }
 }

@@ -180,3 +180,16 @@ TEST_CASE("flowbp-lagrange refuses negative quadrature weights when the config i
     CHECK(check({}, steps, 1.0) == "(no error)");
   }
 }
+
+TEST_CASE("FlowBP-Lagrange refusing negative weights still accepts fine grids: round-off is not a negative weight") {
+  // negative_weights = "error" (the first edition's rule) checks every leap the sampler can
+  // draw when the config is checked; at N = 2000 round-off once looked like −2.4e-10.
+  for (int n : {400, 2000}) {
+    CAPTURE(n);
+    CHECK_NOTHROW(resolve_method_params(plugtest::method("flowbp-lagrange"), "spec-v1", {}, n));
+  }
+  // A real negative weight is still refused, naming the leap.
+  CHECK_THROWS_WITH_AS(
+      resolve_method_params(plugtest::method("flowbp-lagrange"), "spec-v1", {{"P", std::int64_t{4}}}, 25),
+      doctest::Contains("negative Lagrange weight"), SettingError);
+}

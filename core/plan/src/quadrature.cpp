@@ -84,8 +84,15 @@ double integrate(const std::vector<double>& coef, double lo, double hi) {
 
 std::vector<double> lagrange_weights(const std::vector<double>& nodes, double lo, double hi) {
   if (nodes.empty()) throw std::invalid_argument("Lagrange rule needs at least one node");
+  // Integrated over the leap mapped onto [0, 1]: in t itself the monomial coefficients of a
+  // basis over nodes 1/N apart near t = 1 cancel catastrophically (an error growing like
+  // N^(P-1), −2e-10 seen at N = 2000), in s = (t − lo)/(hi − lo) they stay of order one.
+  const double length = hi - lo;
+  if (length <= 0) throw std::invalid_argument("Lagrange rule needs hi > lo");
+  std::vector<double> scaled;
+  for (double n : nodes) scaled.push_back((n - lo) / length);
   std::vector<double> w(nodes.size());
-  for (std::size_t p = 0; p < nodes.size(); ++p) w[p] = integrate(basis_polynomial(nodes, p), lo, hi);
+  for (std::size_t p = 0; p < nodes.size(); ++p) w[p] = length * integrate(basis_polynomial(scaled, p), 0.0, 1.0);
   return w;
 }
 
