@@ -143,6 +143,10 @@ int sweep(const Args& args) {
     return 2;
   }
   if (out_dir.empty()) out_dir = "runs/" + spec.name;
+  if (fs::exists(out_dir) && !fs::is_directory(out_dir)) {
+    std::cerr << "flowbp sweep: --out " << out_dir << ": exists and is not a directory\n";
+    return 2;
+  }
   const std::vector<SweepRun> mine = shard_runs(runs, shard);
 
   if (vm.count("status")) {

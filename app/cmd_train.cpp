@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "plugin_loading.h"
 #include "flowbp/experiment.h"
+#include "flowbp/files.h"
 #include "flowbp/registry.h"
 #include "flowbp/reward.h"
 #include "flowbp/trainer.h"
@@ -37,6 +38,12 @@ const char* kUsage =
     "example: flowbp train experiments/toy.toml --method flowbp-sparse --set method.K=4 --out runs/\n"
     "         flowbp train experiments/toy.toml --method flowbp-bridge --preset authors-sd35 --set method.beta=0.3\n"
     "         torchrun --nproc_per_node 2 --no-python flowbp train experiments/toy.toml\n";
+
+// A folder the command will write into must be one, or not exist yet (it is created).
+void require_directory_or_absent(const std::string& path, const std::string& what) {
+  if (file_exists(path) && !is_directory(path))
+    throw ConfigError(what + " " + path + ": exists and is not a directory");
+}
 
 // The same key twice on the command line is a mistake (which one was meant?), not "last wins".
 void require_distinct_keys(const std::vector<Override>& overrides) {
@@ -122,6 +129,7 @@ int train(const Args& args) {
     run_name = vm.count("name") ? vm["name"].as<std::string>() : experiment.method + "-" + config_id(experiment);
     if (run_name.empty() || run_name.find('/') != std::string::npos || run_name == "." || run_name == "..")
       throw ConfigError("--name: '" + run_name + "' is not a directory name");
+    require_directory_or_absent(vm["out"].as<std::string>(), "--out");
     options.run_dir = vm["out"].as<std::string>() + "/" + run_name;
     options.run_name = run_name;
     options.resume = vm.count("resume") != 0;
@@ -131,6 +139,8 @@ int train(const Args& args) {
       if (options.threads < 1) throw ConfigError("--threads: must be at least 1");
     }
     if (vm.count("cache-dir")) options.cache_dir = vm["cache-dir"].as<std::string>();
+    require_directory_or_absent(options.cache_dir.empty() ? resolved_cache_dir(experiment.backbone) : options.cache_dir,
+                                vm.count("cache-dir") ? "--cache-dir" : "backbone.cache_dir");
     if (vm.count("stop-after-step")) options.stop_after_step = vm["stop-after-step"].as<long long>();
     if (vm.count("dump-weights")) options.dump_weights = vm["dump-weights"].as<std::string>();
     options.ranks = detect_ranks();

@@ -24,7 +24,8 @@ std::vector<SectionKey> build_schema() {
 
   add("sampling", S::integer("steps", 25, 1, 100000, "Euler steps N of the training rollout")
                       .with_aliases({"num_steps", "n_steps", "N"}));
-  add("sampling", S::positive("shift", 1.0, "time-schedule shift (1 = uniform grid)").with_aliases({"time_shift", "schedule_shift"}));
+  add("sampling", S::real("shift", 1.0, 0.01, 100.0, "time-schedule shift (1 = uniform grid; SD3 uses 3)")
+                      .with_aliases({"time_shift", "schedule_shift"}));
   add("sampling", S::real("guidance", 1.0, 0.0, 1000.0, "classifier-free guidance scale (1 = none)")
                       .with_aliases({"cfg", "cfg_scale", "guidance_scale"}));
 

@@ -333,7 +333,12 @@ SettingValues resolve_method(const Entries& entries, const MethodGiven& given, c
       message += " (set by method.preset = \"" + given.preset + "\")";
     }
     const bool names_method = message.find("'" + given.name + "'") != std::string::npos;
-    throw ConfigError(where + ": " + message + (names_method ? "" : " (method '" + given.name + "')"));
+    throw ConfigError(where + ": " + message + (names_method ? "" : " (method '" + given.name + "')"));  } catch (const ConfigError&) {
+    throw;
+  } catch (const std::exception& e) {
+    // A plugin's own check that failed some other way: still name the method and the place.
+    throw ConfigError(where_of(entries, "method", "name") + ": method.name: method '" + given.name +
+                      "' refused this configuration: " + e.what());
   }
 }
 

@@ -36,7 +36,7 @@ TEST_CASE("a wrong type names the expected type and range") {
 
 TEST_CASE("a value out of range names the range") {
   CHECK(error_of("[sampling]\nsteps = 0\n") == "exp.toml:2:1: sampling.steps: 0 is out of range: expected integer in [1, 100000]");
-  CHECK(error_of("[sampling]\nshift = 0\n") == "exp.toml:2:1: sampling.shift: 0.0 is out of range: expected real > 0");
+  CHECK(error_of("[sampling]\nshift = 0\n") == "exp.toml:2:1: sampling.shift: 0.0 is out of range: expected real in [0.01, 100]");
   CHECK(error_of("[backbone]\np_uncond = 1.5\n") ==
         "exp.toml:2:1: backbone.p_uncond: 1.5 is out of range: expected real in [0, 1]");
   CHECK(error_of("[train]\nlr = nan\n") == "exp.toml:2:1: train.lr: nan is out of range: expected real in (0, 3.4e+38]");
@@ -130,4 +130,11 @@ TEST_CASE("a directory given as the experiment file is refused, not read as an e
   CHECK_THROWS_WITH_AS(load_experiment(dir, {}, config_test::catalog()),
                        (dir + ": is a directory; give the experiment's .toml file (e.g. experiments/toy.toml)").c_str(),
                        ConfigError);
+}
+
+TEST_CASE("extreme schedule shifts are refused by range, not by a method deep inside") {
+  CHECK(error_of("[sampling]\nshift = 1e308\n") ==
+        "exp.toml:2:1: sampling.shift: 1e+308 is out of range: expected real in [0.01, 100]");
+  CHECK(error_of("[sampling]\nshift = 1e-300\n") ==
+        "exp.toml:2:1: sampling.shift: 1e-300 is out of range: expected real in [0.01, 100]");
 }

@@ -121,3 +121,15 @@ TEST_CASE("a log.h5 whose header was never committed is kept aside and the run s
   CHECK(read_run_log_summary(out + "/run/log.h5").state == "done");
   CHECK(file_exists(out + "/run/unreadable-1/log.h5"));
 }
+
+TEST_CASE("an output or cache folder that is a file is named before anything runs") {
+  const std::string dir = temp_dir("file-out");
+  { std::ofstream(dir + "/afile") << "x"; }
+  const Ran out = flowbp_train(kToy + kSmall + " --out " + dir + "/afile");
+  CHECK(out.code == 2);
+  CHECK(has(out.output, "--out " + dir + "/afile: exists and is not a directory"));
+  const Ran cache = flowbp_train(kToy + kSmall + " --out " + dir + "/runs --cache-dir " + dir + "/afile");
+  CHECK(cache.code == 2);
+  CHECK(has(cache.output, "--cache-dir " + dir + "/afile: exists and is not a directory"));
+  CHECK_FALSE(file_exists(dir + "/runs"));
+}
