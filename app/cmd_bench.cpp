@@ -19,6 +19,7 @@
 #include "flowbp/blas_kernel.h"
 #include "flowbp/compute.h"
 #include "flowbp/compute_threads.h"
+#include "command_line.h"
 #include "commands.h"
 #include "plugin_loading.h"
 #include "flowbp/experiment.h"
@@ -107,11 +108,9 @@ int bench(const Args& args) {
       ("json", po::value<std::string>(), "also write every figure to this JSON file");
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(args).options(visible).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::fprintf(stderr, "flowbp bench: %s\n\n%s", e.what(), kUsage);
-    return kExitUsage;
+    vm = parse_options(args, visible);
+  } catch (const UsageError& e) {
+    return usage_error("bench", e.what());
   }
   if (vm.count("help")) {
     std::cout << kUsage << '\n' << visible;

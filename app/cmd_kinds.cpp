@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "command_line.h"
 #include "commands.h"
 #include "flowbp/did_you_mean.h"
 #include "flowbp/reward.h"
@@ -51,13 +52,17 @@ int list_kinds(const Args& args, const std::string& section, const std::vector<K
   const std::string command = section + "s";
   po::options_description opts("flowbp " + command + " [NAME...] [options]");
   std::vector<std::string> names;
-  opts.add_options()("help,h", "show this help")("json", "print the kinds (every one, or those named) as JSON")(
-      "name", po::value(&names), "show one kind's settings");
+  opts.add_options()("help,h", "show this help")("json", "print the kinds (every one, or those named) as JSON");
+  po::options_description hidden;
+  hidden.add_options()("name", po::value(&names), "show one kind's settings");
   po::positional_options_description pos;
   pos.add("name", -1);
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
-  po::notify(vm);
+  try {
+    vm = parse_options(args, opts, hidden, pos);
+  } catch (const UsageError& e) {
+    return usage_error(command, e.what());
+  }
   if (vm.count("help")) {
     std::cout << opts << "\nEvery " << section << " kind declares its settings (" << section
               << ".<name> in an experiment);\nthe experiment loader checks them before any run.\n";

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "command_line.h"
 #include "commands.h"
 #include "plugin_loading.h"
 #include "flowbp/registry.h"
@@ -86,14 +87,19 @@ int methods(const Args& args) {
   po::options_description opts("flowbp methods [NAME] [options]");
   std::vector<std::string> plugin_dirs;
   std::vector<std::string> names;
-  opts.add_options()("help,h", "show this help")("json", "print the methods (every one, or those named) with their axes and settings as JSON")(
-      "plugin-dir", po::value(&plugin_dirs)->composing(), "extra directory to load method plugins from (repeatable)")(
-      "name", po::value(&names), "show one method's settings");
+  opts.add_options()("help,h", "show this help")(
+      "json", "print the methods (every one, or those named) with their axes, settings and presets as JSON")(
+      "plugin-dir", po::value(&plugin_dirs)->composing(), "extra directory to load method plugins from (repeatable)");
+  po::options_description hidden;
+  hidden.add_options()("name", po::value(&names), "show one method's settings");
   po::positional_options_description pos;
   pos.add("name", -1);
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
-  po::notify(vm);
+  try {
+    vm = parse_options(args, opts, hidden, pos);
+  } catch (const UsageError& e) {
+    return usage_error("methods", e.what());
+  }
   if (vm.count("help")) {
     std::cout << opts << "\nPlugins are searched in --plugin-dir, $FLOWBP_PLUGIN_PATH (colon-separated), the build\n"
                          "tree and the install directory.\n";

@@ -3,6 +3,7 @@
 
 #include <iostream>
 
+#include "command_line.h"
 #include "commands.h"
 #include "flowbp/did_you_mean.h"
 #include "report.h"
@@ -33,23 +34,15 @@ po::options_description report_options() {
 
 int report(const Args& args) {
   auto visible = report_options();
-  po::options_description all;
-  all.add(visible).add_options()("input", po::value<std::vector<std::string>>(), "");
+  po::options_description hidden;
+  hidden.add_options()("input", po::value<std::vector<std::string>>(), "");
   po::positional_options_description positional;
   positional.add("input", -1);
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
-    po::notify(vm);
-  } catch (const po::unknown_option& e) {
-    std::vector<std::string> names;
-    for (const auto& opt : visible.options()) names.push_back("--" + opt->long_name());
-    std::cerr << "flowbp report: unknown option " << e.get_option_name()
-              << did_you_mean(e.get_option_name(), names) << "\n(flowbp report --help lists the options)\n";
-    return 2;
-  } catch (const po::error& e) {
-    std::cerr << "flowbp report: " << e.what() << "\n(flowbp report --help lists the options)\n";
-    return 2;
+    vm = parse_options(args, visible, hidden, positional);
+  } catch (const UsageError& e) {
+    return usage_error("report", e.what());
   }
   if (vm.count("help")) {
     std::cout << visible << "\n";

@@ -10,6 +10,7 @@
 
 #include <unistd.h>
 
+#include "command_line.h"
 #include "commands.h"
 #include "plugin_loading.h"
 #include "flowbp/registry.h"
@@ -87,17 +88,13 @@ int sweep(const Args& args) {
       ("quiet,q", "no progress display");
   po::options_description hidden;
   hidden.add_options()("sweep", po::value(&sweep_path), "the sweep file");
-  po::options_description all;
-  all.add(opts).add(hidden);
   po::positional_options_description pos;
   pos.add("sweep", 1);
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << "flowbp sweep: " << e.what() << "\n(flowbp sweep --help for the options)\n";
-    return 2;
+    vm = parse_options(args, opts, hidden, pos);
+  } catch (const UsageError& e) {
+    return usage_error("sweep", e.what());
   }
   if (vm.count("help")) {
     std::cout << opts << kHelpTail;

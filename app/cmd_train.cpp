@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "command_line.h"
 #include "commands.h"
 #include "plugin_loading.h"
 #include "flowbp/experiment.h"
@@ -81,18 +82,14 @@ int train(const Args& args) {
       ("config", po::value<std::string>(), "experiment TOML")
       ("stop-after-step", po::value<long long>(), "test only: quit after logging this step, as if killed")
       ("dump-weights", po::value<std::string>(), "test only: rank 0 writes the final weights as text");
-  po::options_description all;
-  all.add(visible).add(hidden);
   po::positional_options_description positional;
   positional.add("config", 1);
 
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::fprintf(stderr, "flowbp train: %s\n\n%s", e.what(), kUsage);
-    return kExitUsage;
+    vm = parse_options(args, visible, hidden, positional);
+  } catch (const UsageError& e) {
+    return usage_error("train", e.what());
   }
   if (vm.count("help")) {
     std::cout << kUsage << '\n' << visible;

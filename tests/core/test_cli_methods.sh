@@ -76,3 +76,10 @@ out=$("$flowbp" methods --json --plugin-dir "$tmp" echo-test)
 /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[0]["presets"]=={}, d' <<<"$out" \
   || fail "a method without presets has an empty presets object: $out"
 echo "presets listing: ok"
+
+# Every command says which option it does not know, and suggests the nearest.
+for cmd in "methods --jsn" "backbones --jsn" "sweep --jbos 2" "report --bsaeline 3 x" "bench --metods refl"; do
+  if err=$("$flowbp" $cmd 2>&1); then fail "flowbp $cmd accepted"; fi
+  grep -q "unknown option --.* (did you mean '--" <<<"$err" || fail "flowbp $cmd: $err"
+done
+echo "unknown options: ok"

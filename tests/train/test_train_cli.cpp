@@ -22,26 +22,6 @@ using namespace flowbp::testing;
 
 namespace {
 
-struct Ran {
-  int code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-Ran flowbp_train(const std::string& args) {
-  const char* exe = std::getenv("FLOWBP_EXE");
-  REQUIRE_MESSAGE(exe, "FLOWBP_EXE must name the built flowbp executable");
-  const std::string cmd = "FLOWBP_CACHE_DIR='" + cache_dir() + "' '" + exe + "' train " + args + " 2>&1";
-  Ran r;
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  REQUIRE(pipe);
-  char buf[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) r.output.append(buf, n);
-  const int status = ::pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
 std::string toy_toml() {
   return std::string(FLOWBP_SOURCE_ROOT) + "/experiments/toy.toml";
 }
@@ -62,6 +42,9 @@ TEST_CASE("--help lists the options and exits 0; usage errors exit 2") {
     CHECK_MESSAGE(help.output.find(opt) != std::string::npos, opt);
   CHECK(flowbp_train("").code == 2);
   CHECK(flowbp_train(toy_toml() + " --no-such-option").code == 2);
+  const Ran typo_option = flowbp_train(toy_toml() + " --metod refl");
+  CHECK(typo_option.code == 2);
+  CHECK(typo_option.output.find("unknown option --metod (did you mean '--method'?)") != std::string::npos);
 
   Ran typo = flowbp_train(toy_toml() + " --set train.lerning_rate=1 --out " + temp_dir("cli-typo"));
   CHECK(typo.code == 2);

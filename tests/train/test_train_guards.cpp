@@ -20,26 +20,6 @@ using namespace flowbp::testing;
 
 namespace {
 
-struct Ran {
-  int code = -1;
-  std::string output;
-};
-
-Ran flowbp_train(const std::string& args) {
-  const char* exe = std::getenv("FLOWBP_EXE");
-  REQUIRE(exe);
-  const std::string cmd = "FLOWBP_CACHE_DIR='" + cache_dir() + "' '" + exe + "' train " + args + " 2>&1";
-  Ran r;
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  REQUIRE(pipe);
-  char buf[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) r.output.append(buf, n);
-  const int status = ::pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
 const std::string kToy = std::string(FLOWBP_SOURCE_ROOT) + "/experiments/toy.toml";
 const char* kSmall = " --set train.steps=6 --set train.batch=8 --set eval.samples_per_condition=8 --quiet";
 

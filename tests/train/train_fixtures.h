@@ -2,7 +2,12 @@
 // backbone cache per test process, experiments from the defaults plus overrides,
 // and a table comparison that ignores wall-clock columns.
 #pragma once
+#include <sys/wait.h>
+
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
 #include <cstring>
 #include <sstream>
 #include <string>
@@ -93,6 +98,28 @@ inline std::vector<double> column(const std::string& log, const std::string& gro
   for (auto& c : read_run_log_table(log, group))
     if (c.name == name) return c.values;
   throw std::runtime_error(log + ": no column " + group + "/" + name);
+}
+
+// `flowbp train ARGS` as a user runs it ($FLOWBP_EXE, this process's backbone cache):
+// its exit code and everything it printed.
+struct Ran {
+  int code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+inline Ran flowbp_train(const std::string& args) {
+  const char* exe = std::getenv("FLOWBP_EXE");
+  if (!exe) throw std::runtime_error("FLOWBP_EXE must name the built flowbp executable");
+  const std::string cmd = "FLOWBP_CACHE_DIR='" + cache_dir() + "' '" + exe + "' train " + args + " 2>&1";
+  Ran r;
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (!pipe) throw std::runtime_error("cannot start: " + cmd);
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) r.output.append(buf, n);
+  const int status = ::pclose(pipe);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
 }
 
 }  // namespace flowbp::testing
