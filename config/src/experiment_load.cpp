@@ -328,6 +328,10 @@ SettingValues resolve_method(const Entries& entries, const MethodGiven& given, c
     std::string where = where_of_key(entries, e.key());
     // A value the preset set (not given explicitly) is reported where the preset was named.
     const std::string setting = e.key().rfind("method.", 0) == 0 ? e.key().substr(7) : "";
+    // `nme = "refl"` is no setting of the method; it may be a misspelt key of [method] itself.
+    if (given.settings.count(setting) && !find_setting(method->settings(), setting) &&
+        message.find("did you mean") == std::string::npos)
+      message += did_you_mean(setting, {"name", "preset"});
     if (preset_values.count(setting) && !given.settings.count(setting)) {
       where = where_of(entries, "method", "preset");
       message += " (set by method.preset = \"" + given.preset + "\")";

@@ -53,6 +53,13 @@ std::vector<std::string> param_names(const Method& method) {
   return names;
 }
 
+// What a misspelt method.* key may have meant: a setting, or a key of [method] itself.
+std::vector<std::string> method_keys(const Method& method) {
+  std::vector<std::string> names = param_names(method);
+  names.insert(names.end(), {"name", "preset"});
+  return names;
+}
+
 // A key of [method] besides name: one of the method's settings, or its preset (which
 // every method accepts; the preset's name is checked per method when the run resolves).
 bool declares(const Method& method, const std::string& setting) {
@@ -101,7 +108,7 @@ void check_method_overrides(const SweepSpec& spec, const Registry& registry, Pro
       const std::string setting = s.key.substr(std::string("method.").size());
       if (!declares(method, setting))
         problems.add(s.origin + ": method_overrides." + name + "." + setting + ": " + name +
-                     " has no setting '" + setting + "'" + did_you_mean(setting, param_names(method)));
+                     " has no setting '" + setting + "'" + did_you_mean(setting, method_keys(method)));
     }
   }
 }
@@ -181,7 +188,7 @@ std::vector<SweepRun> resolve_sweep(const SweepSpec& spec, const Catalog& catalo
       if (declares(method, setting)) return;
       undeclared = true;
       problems.add(s.key_origin + ": " + s.key + ": " + run.method + " has no setting '" + setting + "'" +
-                       did_you_mean(setting, param_names(method)) + hint,
+                       did_you_mean(setting, method_keys(method)) + hint,
                    who);
     };
     for (const auto& s : spec.set)

@@ -63,6 +63,9 @@ TEST_CASE("method errors carry the file position or the override origin") {
   }
   CHECK(error_of("[method]\nname = \"flowbp-lagrange\"\nKk = 4\n") ==
         "exp.toml:3:1: method.Kk: unknown setting for method 'flowbp-lagrange' (did you mean 'K'?)");
+  // A misspelt key of [method] itself (the default method has no setting of that name).
+  CHECK(error_of("[method]\nnme = \"refl\"\n") ==
+        "exp.toml:2:1: method.nme: unknown setting for method 'flowbp-lagrange' (did you mean 'name'?)");
   CHECK(error_of("[method]\nK = \"four\"\n") ==
         "exp.toml:2:1: method.K: expected integer >= 2, got string \"four\" (method 'flowbp-lagrange')");
   CHECK(error_of("[method]\nK = 4\n", {parse_override("method.K=1", "sweeps/x.toml:12")}) ==

@@ -235,6 +235,10 @@ TEST_CASE("bad sweeps fail before any run with the file, line and key") {
     CHECK(contains(e, "s.toml:4:"));
     CHECK(contains(e, "refl has no setting 'P'"));
   }
+  SUBCASE("a misspelt method.name as an axis") {
+    const std::string e = error_of("typo", "[[grid]]\n\"method.nme\" = [\"refl\"]\n");
+    CHECK(contains(e, "method.nme: flowbp-lagrange has no setting 'nme' (did you mean 'name'?)"));
+  }
   SUBCASE("method override with a typo, and of an unknown method") {
     const std::string e = error_of("override-typo", "[method_overrides.flowbp-lagrange]\nsuport_scale = 0.2\n"
                                                     "[method_overrides.flowbp-lagrnge]\nK = 2\n");
