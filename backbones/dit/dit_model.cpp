@@ -92,7 +92,6 @@ DitConfig dit_size(const std::string& name, std::int64_t image_size, std::int64_
   } else {
     throw std::invalid_argument("DiT size '" + name + "': expected \"tiny\", \"small\" or \"base\"");
   }
-  c.validate();
   return c;
 }
 

@@ -43,7 +43,8 @@ struct DitConfig {
 
 // "tiny" (tests: width 64, depth 2, patch 7), "small" (the CPU default: width 128,
 // depth 4, patch 4), "base" (a GPU: width 384, depth 12, patch 2). Throws
-// std::invalid_argument for another name, listing the valid ones.
+// std::invalid_argument for another name, listing the valid ones. The patch sizes
+// suit 28×28: for another image_size set patch to a divisor (validate() checks).
 DitConfig dit_size(const std::string& name, std::int64_t image_size = 28, std::int64_t channels = 1,
                    std::int64_t classes = 10);
 
