@@ -84,7 +84,9 @@ struct DitLoadInfo {
 };
 
 // The EMA model from the cache, or pre-trained (resuming <cache_dir>/dit-<key>.ckpt
-// when a killed run left one) and written atomically. On options.device, eval mode.
+// when a killed run left one) and written atomically; the checkpoint is removed once
+// the cache file is in place. On options.device, eval mode. With options.stop_after
+// (tests) an unfinished run returns its EMA model and writes no cache file.
 DitModel load_or_pretrain_dit(const DitPretrainConfig& config, const ImageDataset& data, const std::string& cache_dir,
                               DitLoadInfo* info = nullptr, DitPretrainOptions options = {});
 

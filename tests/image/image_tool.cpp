@@ -12,6 +12,8 @@
 
 #include "dit_pretrain.h"
 #include "fashion_mnist.h"
+#include "image_evaluator.h"
+#include "image_rewards.h"
 #include "flowbp/compute_threads.h"
 
 using namespace flowbp;
@@ -67,7 +69,10 @@ void write_png_grid(const std::string& path, const at::Tensor& images, int cols)
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: image_tool time-steps|pretrain [--size S] [--threads T] [--steps N] [--cache DIR]\n");
+    std::fprintf(stderr,
+                 "usage: image_tool time-steps|pretrain|ink-stats|rewards|evaluate [--size S] [--threads T] [--steps N]\n"
+                 "       [--cache DIR] [--data DIR] [--png FILE] [--per-class N] [--sample-steps N] [--guidance g1,g2]\n"
+                 "       [--png-prefix P] [--hack-at g]\n");
     return 2;
   }
   const std::string cmd = argv[1];
@@ -115,6 +120,107 @@ int main(int argc, char** argv) {
     std::printf("path %s\nfrom_cache %d rejected '%s' resumed_from %lld\nfinal_loss %.5f pretrain_seconds %.1f\n",
                 info.path.c_str(), info.from_cache ? 1 : 0, info.rejected.c_str(), (long long)info.resumed_from,
                 info.final_loss, info.pretrain_seconds);
+    return 0;
+  }
+  const std::string cache = arg(argc, argv, "cache", std::string(std::getenv("HOME")) + "/.cache/flowbp");
+  if (cmd == "ink-stats") {
+    InkCoverageReward ink(InkRewardConfig{}, data.classes);
+    at::Tensor v = ink.ink(data.train_images);
+    at::Tensor linear = ((data.train_images + 1) / 2).flatten(1).mean(1);
+    std::printf("ink sigma(3x): all %.4f (std %.4f); (x+1)/2: %.4f\n", v.mean().item<double>(),
+                v.std().item<double>(), linear.mean().item<double>());
+    for (std::int64_t k = 0; k < data.classes; ++k) {
+      at::Tensor sel = v.index_select(0, at::nonzero(data.train_labels.eq(k)).squeeze(1));
+      std::printf("  class %lld %-12s ink %.4f  (p5 %.4f, p95 %.4f)\n", (long long)k,
+                  fashion_mnist_class_names()[k].c_str(), sel.mean().item<double>(),
+                  sel.quantile(0.05).item<double>(), sel.quantile(0.95).item<double>());
+    }
+    return 0;
+  }
+  if (cmd == "rewards" || cmd == "evaluate") {
+    ClassifierLoadInfo rinfo;
+    auto t1 = std::chrono::steady_clock::now();
+    ImageClassifier reward_net = load_or_train_classifier(reward_classifier_recipe(), data, cache, &rinfo);
+    std::printf("reward classifier %s: from_cache %d, test accuracy %.4f, final loss %.4f, trained in %.1fs (call %.1fs)\n",
+                rinfo.path.c_str(), rinfo.from_cache ? 1 : 0, rinfo.test_accuracy, rinfo.final_loss,
+                rinfo.train_seconds, std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count());
+    EvaluatorLoadInfo einfo;
+    t1 = std::chrono::steady_clock::now();
+    HeldOutEvaluator evaluator = load_or_train_evaluator(data, cache, &einfo);
+    std::printf("evaluator %s: from_cache %d, test accuracy %.4f, final loss %.4f, trained in %.1fs; stats %s from_cache %d (call %.1fs)\n",
+                einfo.classifier.path.c_str(), einfo.classifier.from_cache ? 1 : 0, einfo.classifier.test_accuracy,
+                einfo.classifier.final_loss, einfo.classifier.train_seconds, einfo.stats_path.c_str(),
+                einfo.stats_from_cache ? 1 : 0, std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count());
+    ClassifierLogProbReward align(reward_net);
+    InkCoverageReward ink(InkRewardConfig{}, data.classes);
+    const std::int64_t per_class = std::atoi(arg(argc, argv, "per-class", "100").c_str());
+    auto row = [&](const std::string& name, const at::Tensor& x, const at::Tensor& c, double secs) {
+      at::NoGradGuard no_grad;
+      ImageEvalScores e = evaluator.score(x, c);
+      std::printf("| %-28s | %6.4f | %8.4f | %7.3f | %6.3f | %8.4f | %7.4f | %6.4f | %6.1f |\n", name.c_str(), e.accuracy,
+                  e.ood_reward, e.fid, e.diversity, align(x, c).mean().item<double>(), ink(x, c).mean().item<double>(),
+                  ink.ink(x).mean().item<double>(), secs);
+      std::fflush(stdout);
+    };
+    std::printf("| samples | eval acc | ood log p | FID | diversity | align log p | ink reward | ink | seconds |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|\n");
+    // Real images, per_class of each class: the floor of FID and the diversity of data at this n.
+    auto balanced = [&](const at::Tensor& images, const at::Tensor& labels) {
+      std::vector<at::Tensor> idx;
+      for (std::int64_t k = 0; k < data.classes; ++k)
+        idx.push_back(at::nonzero(labels.eq(k)).squeeze(1).narrow(0, 0, per_class));
+      at::Tensor i = at::cat(idx);
+      return std::make_pair(images.index_select(0, i), labels.index_select(0, i));
+    };
+    auto test_sub = balanced(data.test_images, data.test_labels);
+    row("real test images", test_sub.first, test_sub.second, 0);
+    auto train_sub = balanced(data.train_images.narrow(0, 0, 30000), data.train_labels.narrow(0, 0, 30000));
+    row("real train images (1st half)", train_sub.first, train_sub.second, 0);
+    if (cmd == "evaluate") {
+      DitLoadInfo dinfo;
+      DitModel model = load_or_pretrain_dit(config, data, cache, &dinfo);
+      std::fprintf(stderr, "DiT %s from_cache %d final_loss %.5f pretrain_seconds %.1f\n", dinfo.path.c_str(),
+                   dinfo.from_cache ? 1 : 0, dinfo.final_loss, dinfo.pretrain_seconds);
+      const int steps = std::atoi(arg(argc, argv, "sample-steps", "25").c_str());
+      std::string list = arg(argc, argv, "guidance", "1,2,3,4");
+      std::size_t pos = 0;
+      while (pos <= list.size()) {
+        const std::size_t end = std::min(list.find(',', pos), list.size());
+        const double g = std::atof(list.substr(pos, end - pos).c_str());
+        pos = end + 1;
+        auto t2 = std::chrono::steady_clock::now();
+        ClassSamples smp = sample_classes(model, per_class, steps, g, 1234);
+        const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t2).count();
+        char name[64];
+        std::snprintf(name, sizeof name, "DiT %s, g=%.1f, N=%d", size.c_str(), g, steps);
+        row(name, smp.images, smp.labels, secs);
+        const std::string png = arg(argc, argv, "png-prefix", "");
+        if (!png.empty()) {
+          at::Tensor first8 = smp.images.reshape({data.classes, per_class, 1, 28, 28}).narrow(1, 0, 8).reshape({-1, 1, 28, 28});
+          char path[512];
+          std::snprintf(path, sizeof path, "%s-g%.1f.png", png.c_str(), g);
+          write_png_grid(path, first8, 8);
+        }
+        if (g == std::atof(arg(argc, argv, "hack-at", "-1").c_str())) {
+          // Pixel-space ascent on the ink reward from these samples: what maximising it does.
+          for (int k : {5, 20, 60}) {
+            at::Tensor x = smp.images.clone();
+            for (int i = 0; i < k; ++i) {
+              at::Tensor xg = x.clone().requires_grad_(true);
+              ink(xg, smp.labels).sum().backward();
+              x = x + 0.5 * xg.grad() * static_cast<double>(x.size(2) * x.size(3));
+            }
+            char hname[64];
+            std::snprintf(hname, sizeof hname, "  + %d ink-ascent steps", k);
+            row(hname, x, smp.labels, 0);
+            if (!png.empty() && k == 60) {
+              at::Tensor first8 = x.reshape({data.classes, per_class, 1, 28, 28}).narrow(1, 0, 8).reshape({-1, 1, 28, 28});
+              write_png_grid(png + "-ink-ascent.png", first8, 8);
+            }
+          }
+        }
+      }
+    }
     return 0;
   }
   std::fprintf(stderr, "unknown command %s\n", cmd.c_str());
