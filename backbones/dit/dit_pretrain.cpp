@@ -232,13 +232,14 @@ DitPretrainReport pretrain_dit(DitModel& model, DitModel& ema, const ImageDatase
     const double lr = learning_rate(config, step);
     for (auto& group : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
     at::Generator gen = at::detail::createCPUGenerator(mix_seed(config.seed, static_cast<std::uint64_t>(step)));
-    at::Tensor idx = at::randint(n, {config.batch}, gen, at::kLong);
+    at::Tensor idx = at::randint(n, {config.batch}, gen, at::kLong).to(images.device());
     at::Tensor x0 = images.index_select(0, idx).to(device);
     at::Tensor eps = at::randn({config.batch, mc.channels, mc.image_size, mc.image_size}, gen, at::kFloat).to(device);
     at::Tensor t = config.t_sampling == "logit_normal" ? at::sigmoid(at::randn({config.batch}, gen, at::kFloat))
                                                         : at::rand({config.batch}, gen, at::kFloat);
     at::Tensor drop = at::rand({config.batch}, gen, at::kFloat) < config.p_uncond;
-    at::Tensor cond = at::where(drop, at::full({config.batch}, mc.null_class(), at::kLong), labels.index_select(0, idx));
+    at::Tensor cond = at::where(drop, at::full({config.batch}, mc.null_class(), at::kLong),
+                                labels.index_select(0, idx.to(labels.device())).cpu());
     t = t.to(device);
     cond = cond.to(device);
     at::Tensor tt = t.view({-1, 1, 1, 1});

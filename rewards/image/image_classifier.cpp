@@ -77,11 +77,16 @@ ImageClassifierImpl::ImageClassifierImpl(ClassifierArch arch, std::int64_t chann
     convs_->push_back(conv(64, 64, 3));
     fc_ = torch::nn::Linear(64 * pooled * pooled, feature_dim_);
   } else {
-    convs_->push_back(conv(channels, 48, 5));
-    convs_->push_back(conv(48, 96, 3));
-    convs_->push_back(conv(96, 128, 3));
-    convs_->push_back(conv(128, 128, 3));
-    fc_ = torch::nn::Linear(128, feature_dim_);
+    const std::int64_t widths[] = {48, 96, 128, 128}, kernels[] = {5, 3, 3, 3};
+    std::int64_t in = channels;
+    for (int i = 0; i < 4; ++i) {
+      convs_->push_back(conv(in, widths[i], kernels[i]));
+      norms_->push_back(torch::nn::GroupNorm(torch::nn::GroupNormOptions(8, widths[i])));
+      in = widths[i];
+    }
+    const std::int64_t pooled3 = (pooled - 3) / 2 + 1;  // 3×3 max-pool, stride 2: 7 → 3
+    fc_ = torch::nn::Linear(128 * pooled3 * pooled3, feature_dim_);
+    register_module("norms", norms_);
   }
   register_module("convs", convs_);
   register_module("fc", fc_);
@@ -96,10 +101,16 @@ at::Tensor ImageClassifierImpl::features(const at::Tensor& x) {
     h = at::silu(c(2, h));
     return at::silu(fc_->forward(h.flatten(1)));
   }
-  at::Tensor h = at::max_pool2d(at::relu(c(0, x)), {2, 2});
-  h = at::max_pool2d(at::relu(c(1, h)), {2, 2});
-  h = at::relu(c(3, at::relu(c(2, h))));
-  return at::relu(fc_->forward(h.mean({2, 3})));
+  auto block = [&](std::size_t i, const at::Tensor& h) {
+    // GroupNorm in its weights' dtype: LibTorch 1.13's CPU kernel refuses bf16 input with
+    // float weights, which is what CPU autocast hands it (CUDA autocast runs it in float).
+    auto* norm = norms_[i]->as<torch::nn::GroupNorm>();
+    return at::relu(norm->forward(c(i, h).to(norm->weight.scalar_type())));
+  };
+  at::Tensor h = at::max_pool2d(block(0, x), {2, 2});
+  h = at::max_pool2d(block(1, h), {2, 2});
+  h = at::max_pool2d(block(3, block(2, h)), {3, 3}, {2, 2});
+  return at::relu(fc_->forward(h.flatten(1)));
 }
 
 at::Tensor ImageClassifierImpl::forward(const at::Tensor& x) { return head_->forward(features(x)); }
@@ -206,8 +217,8 @@ ClassifierReport train_classifier(ImageClassifier& net, const ImageDataset& data
     for (auto& group : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
     at::Generator gen = at::detail::createCPUGenerator(mix_seed(config.seed, static_cast<std::uint64_t>(step)));
     at::Tensor idx = at::randint(n, {config.batch}, gen, at::kLong);
-    at::Tensor loss = at::cross_entropy_loss(net->forward(images.index_select(0, idx).to(device)),
-                                             labels.index_select(0, idx).to(device));
+    at::Tensor loss = at::cross_entropy_loss(net->forward(images.index_select(0, idx.to(images.device())).to(device)),
+                                             labels.index_select(0, idx.to(labels.device())).to(device));
     opt.zero_grad();
     loss.backward();
     opt.step();
@@ -229,7 +240,7 @@ std::string classifier_cache_key(const ClassifierTrainConfig& config, const Imag
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx",
                 static_cast<unsigned long long>(
-                    fnv1a64("image classifier v1|" + config.describe() + "|data=" + data.fingerprint)));
+                    fnv1a64("image classifier v2|" + config.describe() + "|data=" + data.fingerprint)));
   return hex;
 }
 

@@ -9,6 +9,7 @@
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -22,8 +23,9 @@ enum class ClassifierArch {
   // "reward-cnn": 3×3 convs 32→64→64 with SiLU and average pooling, flatten, FC 128
   // (SiLU), FC classes. Smooth activations and pooling: smooth gradients in x.
   kRewardCnn,
-  // "evaluator-wide": 5×5 conv 48, 3×3 convs 96→128→128, ReLU, max pooling, global
-  // average pooling, FC 128 (ReLU; the feature layer of FID/diversity), FC classes.
+  // "evaluator-wide": 5×5 conv 48, 3×3 convs 96→128→128, each with GroupNorm (8
+  // groups) and ReLU, 2×2 max pooling twice, then an overlapping 3×3/stride-2 max
+  // pooling (7×7 → 3×3), FC 128 (ReLU; the feature layer of FID/diversity), FC classes.
   kEvaluatorWide,
 };
 std::string arch_name(ClassifierArch arch);
@@ -44,7 +46,7 @@ class ImageClassifierImpl : public torch::nn::Module {
  private:
   ClassifierArch arch_;
   std::int64_t feature_dim_ = 128;
-  torch::nn::ModuleList convs_;
+  torch::nn::ModuleList convs_, norms_;  // norms_: evaluator-wide only
   torch::nn::Linear fc_{nullptr}, head_{nullptr};
 };
 TORCH_MODULE(ImageClassifier);

@@ -137,6 +137,19 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
+  if (cmd == "train-classifier") {  // a recipe with overrides, not cached: for choosing recipes
+    ClassifierTrainConfig c = arg(argc, argv, "arch", "evaluator-wide") == "reward-cnn" ? reward_classifier_recipe()
+                                                                                      : evaluator_recipe();
+    c.steps = std::atoi(arg(argc, argv, "steps", std::to_string(c.steps)).c_str());
+    c.batch = std::atoi(arg(argc, argv, "batch", std::to_string(c.batch)).c_str());
+    c.lr = std::atof(arg(argc, argv, "lr", std::to_string(c.lr)).c_str());
+    at::manual_seed(c.seed);
+    ImageClassifier net(c.arch, 1, 28, data.classes);
+    ClassifierReport r = train_classifier(net, data, c);
+    std::printf("%s: test accuracy %.4f, final loss %.4f, %.1f s\n", c.describe().c_str(), r.test_accuracy,
+                r.final_loss, r.seconds);
+    return 0;
+  }
   if (cmd == "rewards" || cmd == "evaluate") {
     ClassifierLoadInfo rinfo;
     auto t1 = std::chrono::steady_clock::now();
