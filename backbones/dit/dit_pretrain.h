@@ -90,6 +90,12 @@ struct DitLoadInfo {
 DitModel load_or_pretrain_dit(const DitPretrainConfig& config, const ImageDataset& data, const std::string& cache_dir,
                               DitLoadInfo* info = nullptr, DitPretrainOptions options = {});
 
+// The sampling defaults measured for the small DiT (notes: image-components.md): at
+// g = 2 and N = 25 the held-out evaluator's class accuracy is 0.94 with the lowest FID
+// of g ∈ {1, 2, 3, 4}; larger g trades FID and diversity for accuracy.
+constexpr double kDitDefaultGuidance = 2.0;
+constexpr int kDitDefaultSampleSteps = 25;
+
 // Euler from t = 1 (noise) to 0 on Schedule::make(steps, shift), without gradient,
 // with classifier-free guidance v = v_u + g·(v_c − v_u) (g = 1: conditional only;
 // both branches in one batched forward). cond int64 [B]; returns x_0 like noise.

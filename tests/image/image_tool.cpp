@@ -70,7 +70,7 @@ void write_png_grid(const std::string& path, const at::Tensor& images, int cols)
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
-                 "usage: image_tool time-steps|pretrain|ink-stats|rewards|evaluate [--size S] [--threads T] [--steps N]\n"
+                 "usage: image_tool time-steps|params|pretrain|ink-stats|train-classifier|rewards|evaluate [--size S] [--threads T] [--steps N]\n"
                  "       [--cache DIR] [--data DIR] [--png FILE] [--per-class N] [--sample-steps N] [--guidance g1,g2]\n"
                  "       [--png-prefix P] [--hack-at g]\n");
     return 2;
@@ -105,6 +105,16 @@ int main(int argc, char** argv) {
     std::printf("%s width %lld depth %lld patch %lld batch %lld threads %d: %.3f s/step (loss %.4f)\n", size.c_str(),
                 (long long)config.model.width, (long long)config.model.depth, (long long)config.model.patch,
                 (long long)config.batch, threads, r.seconds / static_cast<double>(config.steps), r.final_loss);
+    return 0;
+  }
+  if (cmd == "params") {  // parameter counts; the scaling configuration built once, timed
+    for (const char* name : {"tiny", "small", "base"})
+      std::printf("%s: %lld parameters\n", name, static_cast<long long>(make_dit(dit_size(name), 1)->parameter_count()));
+    auto t1 = std::chrono::steady_clock::now();
+    DitModel scale = make_dit(dit_scale_config(), 1);
+    std::printf("scale (%s): %lld parameters, built in %.1f s\n", dit_scale_config().describe().c_str(),
+                static_cast<long long>(scale->parameter_count()),
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count());
     return 0;
   }
   if (cmd == "pretrain") {
