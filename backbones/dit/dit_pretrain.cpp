@@ -10,9 +10,12 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 
+#include "flowbp/model_cache.h"
+#include "flowbp/clock.h"
 #include "flowbp/progress.h"
 #include "flowbp/rollout.h"
 #include "flowbp/schedule.h"
@@ -23,9 +26,6 @@ namespace flowbp {
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
-using Clock = std::chrono::steady_clock;
-
-double since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // splitmix64: independent, reproducible draws for every (seed, step).
 std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t step) {
@@ -306,12 +306,12 @@ DitModel load_or_pretrain_dit(const DitPretrainConfig& config, const ImageDatase
   DitLoadInfo& out = info ? *info : local;
   out = DitLoadInfo{};
   out.key = dit_cache_key(config, data);
-  out.path = cache_dir + "/dit-" + out.key + ".bin";
+  const std::string name = "dit-" + out.key + ".bin";
+  out.path = cache_dir + "/" + name;
   const std::string tag = "dit backbone " + out.key;
 
   DitModel ema(config.model);
-  std::string payload, why;
-  if (read_sealed_file(out.path, tag, payload, why)) {
+  auto take = [&](const std::string& payload, const std::string& from) {
     try {
       torch::serialize::InputArchive archive, m;
       archive.load_from(payload.data(), payload.size(), options.device);
@@ -319,14 +319,26 @@ DitModel load_or_pretrain_dit(const DitPretrainConfig& config, const ImageDatase
       ema->load(m);
       out.final_loss = read_scalar(archive, "final_loss");
       out.pretrain_seconds = read_scalar(archive, "pretrain_seconds");
-      out.from_cache = true;
+      out.path = from;
+      return out.from_cache = true;
     } catch (const std::exception& ex) {
-      why = std::string("unreadable model: ") + ex.what();
+      out.rejected += (out.rejected.empty() ? "" : "; ") + from + ": unreadable model: " + ex.what();
+      return false;
     }
+  };
+  CachedModel found;
+  if (read_cached_model(cache_dir, name, tag, found)) out.shipped = take(found.payload, found.path) && found.shipped;
+  if (found.rejected.size()) out.rejected = found.rejected + (out.rejected.empty() ? "" : "; " + out.rejected);
+  std::unique_ptr<CacheBuildLock> lock;
+  if (!out.from_cache) {
+    ensure_dir(cache_dir);
+    // Parallel runs of a sweep wait here for the one that pre-trains, then read its file.
+    lock = std::make_unique<CacheBuildLock>(out.path, options.progress ? options.progress_out : nullptr);
+    std::string payload, why;
+    if (read_sealed_file(out.path, tag, payload, why)) take(payload, out.path);
   }
   if (!out.from_cache) {
-    if (why != "missing") out.rejected = why;
-    ensure_dir(cache_dir);
+    out.path = cache_dir + "/" + name;
     if (options.checkpoint_path.empty()) options.checkpoint_path = cache_dir + "/dit-" + out.key + ".ckpt";
     DitModel model = make_dit(config.model, config.seed);
     ema = DitModel(config.model);

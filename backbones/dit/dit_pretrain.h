@@ -13,7 +13,7 @@
 #include <string>
 
 #include "dit_model.h"
-#include "image_dataset.h"
+#include "flowbp/image_dataset.h"
 
 namespace flowbp {
 
@@ -75,15 +75,16 @@ double evaluate_flow_loss(DitModel& model, const at::Tensor& images, const at::T
 struct DitLoadInfo {
   std::string path;          // the cache file <cache_dir>/dit-<key>.bin
   std::string key;
-  bool from_cache = false;   // false: pre-trained now
-  std::string rejected;      // why an existing cache file was not trusted ("" if none was there)
+  bool from_cache = false;   // false: pre-trained now; true: read from the cache or the shipped copy
+  bool shipped = false;      // read from the shipped copy (flowbp/model_cache.h); path says where
+  std::string rejected;      // why files that were there were not trusted ("" if none was)
   std::int64_t resumed_from = 0;  // > 0: a checkpoint of a killed pre-training was continued
   double final_loss = 0;     // of the pre-training that made the weights (stored in the cache)
   double pretrain_seconds = 0;
   double seconds = 0;        // this call
 };
 
-// The EMA model from the cache, or pre-trained (resuming <cache_dir>/dit-<key>.ckpt
+// The EMA model from the cache or the shipped copy (flowbp/model_cache.h), or pre-trained (resuming <cache_dir>/dit-<key>.ckpt
 // when a killed run left one) and written atomically; the checkpoint is removed once
 // the cache file is in place. On options.device, eval mode. With options.stop_after
 // (tests) an unfinished run returns its EMA model and writes no cache file.

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "image_dataset.h"
+#include "flowbp/image_dataset.h"
 
 namespace flowbp {
 

@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include <vector>
 
-#include "image_dataset.h"
+#include "flowbp/image_dataset.h"
 
 namespace flowbp::testing {
 

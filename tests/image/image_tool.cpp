@@ -12,8 +12,8 @@
 
 #include "dit_pretrain.h"
 #include "fashion_mnist.h"
-#include "image_evaluator.h"
-#include "image_rewards.h"
+#include "flowbp/image_evaluator.h"
+#include "ink_reward.h"
 #include "flowbp/compute_threads.h"
 
 using namespace flowbp;

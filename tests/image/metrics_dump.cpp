@@ -7,7 +7,7 @@
 
 #include <cstdio>
 
-#include "image_metrics.h"
+#include "flowbp/image_metrics.h"
 
 int main(int argc, char** argv) {
   if (argc != 2) {

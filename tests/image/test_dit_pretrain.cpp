@@ -126,12 +126,12 @@ TEST_CASE("the cache: written once, verified, corrupt or truncated files rebuilt
   flip_byte(info.path, 100);
   DitModel rebuilt = load_or_pretrain_dit(c, data, dir, &info, quiet());
   CHECK_FALSE(info.from_cache);
-  CHECK(info.rejected == "checksum mismatch");
+  CHECK(info.rejected == info.path + ": checksum mismatch");
   CHECK(same_weights(first, rebuilt));  // the settings alone determine the weights
 
   truncate_file(info.path, 1000);
   load_or_pretrain_dit(c, data, dir, &info, quiet());
-  CHECK(info.rejected == "truncated");
+  CHECK(info.rejected == info.path + ": truncated");
   load_or_pretrain_dit(c, data, dir, &info, quiet());
   CHECK(info.from_cache);
 

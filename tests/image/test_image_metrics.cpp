@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "image_metrics.h"
+#include "flowbp/image_metrics.h"
 // last: see the header
 #include "doctest_after_torch.h"
 

@@ -4,10 +4,10 @@
 
 #include "fashion_mnist.h"
 #include "flowbp/compute.h"
-#include "image_classifier.h"
-#include "image_evaluator.h"
+#include "flowbp/image_classifier.h"
+#include "flowbp/image_evaluator.h"
 #include "image_fixtures.h"
-#include "image_rewards.h"
+#include "ink_reward.h"
 // last: see the header
 #include "doctest_after_torch.h"
 
@@ -108,7 +108,7 @@ TEST_CASE("classifier cache: written, verified, corrupt files rebuilt; loaded fr
 
   flip_byte(info.path, 64);
   ImageClassifier r = load_or_train_classifier(c, d, dir, &info, c10::Device(c10::kCPU), false);
-  CHECK(info.rejected == "checksum mismatch");
+  CHECK(info.rejected == info.path + ": checksum mismatch");
   CHECK(at::equal(a->parameters().back(), r->parameters().back()));
 
   ClassifierTrainConfig other = c;
@@ -240,7 +240,7 @@ TEST_CASE("the held-out evaluator: disjoint split, test statistics cached, score
   flip_byte(info.stats_path, 10);
   load_or_train_evaluator(d, dir, &info, c, TrainSplit::kFirstHalf, c10::Device(c10::kCPU), false);
   CHECK_FALSE(info.stats_from_cache);
-  CHECK(info.stats_rejected == "checksum mismatch");
+  CHECK(info.stats_rejected == info.stats_path + ": checksum mismatch");
 
   // The out-of-domain reward is differentiable in x.
   at::Tensor x = d.test_images.narrow(0, 0, 4).clone().requires_grad_(true);

@@ -8,12 +8,13 @@
 #include <c10/core/Device.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
-#include "image_classifier.h"
-#include "image_dataset.h"
-#include "image_metrics.h"
-#include "image_rewards.h"
+#include "flowbp/backbone.h"
+#include "flowbp/image_classifier.h"
+#include "flowbp/image_dataset.h"
+#include "flowbp/image_metrics.h"
 
 namespace flowbp {
 
@@ -34,6 +35,8 @@ class HeldOutEvaluator {
   ImageEvalScores score(const at::Tensor& x, const at::Tensor& cond, std::int64_t batch = 500) const;
   // The out-of-domain reward log p_eval(c | x), differentiable in x, float [B].
   at::Tensor ood_reward(const at::Tensor& x, const at::Tensor& cond) const { return log_prob_(x, cond); }
+  // Its mean over the samples, without gradient, in chunks of `batch` (an /eval value).
+  double mean_ood_reward(const at::Tensor& x, const at::Tensor& cond, std::int64_t batch = 500) const;
   // Penultimate features [n, feature_dim], no gradient.
   at::Tensor features(const at::Tensor& x, std::int64_t batch = 500) const;
 
@@ -45,6 +48,15 @@ class HeldOutEvaluator {
   ClassifierLogProbReward log_prob_;
   FeatureStats test_stats_;
   double test_accuracy_;
+};
+
+// What the image backbone kind shares with the image reward kinds (its Domain): the
+// data and the held-out evaluator it loaded for its quality metrics, which the reward
+// kinds reuse for their out-of-domain column (one evaluator per run, on the run's device).
+class ImageDomain final : public Domain {
+ public:
+  std::shared_ptr<const ImageDataset> data;
+  std::shared_ptr<const HeldOutEvaluator> evaluator;
 };
 
 struct EvaluatorLoadInfo {

@@ -1,13 +1,14 @@
-#include "image_evaluator.h"
+#include "flowbp/image_evaluator.h"
 
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <sstream>
 #include <stdexcept>
 
+#include "flowbp/files.h"
+#include "flowbp/model_cache.h"
 #include "flowbp/sealed_file.h"
 
 namespace flowbp {
@@ -33,6 +34,17 @@ at::Tensor HeldOutEvaluator::features(const at::Tensor& x, std::int64_t batch) c
     parts.push_back(net()->features(x.narrow(0, s, len).to(device)).to(at::kFloat));
   }
   return at::cat(parts);
+}
+
+double HeldOutEvaluator::mean_ood_reward(const at::Tensor& x, const at::Tensor& cond, std::int64_t batch) const {
+  at::NoGradGuard no_grad;
+  const c10::Device device = net()->parameters().front().device();
+  double sum = 0;
+  for (std::int64_t s = 0; s < x.size(0); s += batch) {
+    const std::int64_t len = std::min(batch, x.size(0) - s);
+    sum += log_prob_(x.narrow(0, s, len).to(device), cond.narrow(0, s, len).to(device)).to(at::kDouble).sum().item<double>();
+  }
+  return x.size(0) > 0 ? sum / static_cast<double>(x.size(0)) : 0.0;
 }
 
 ImageEvalScores HeldOutEvaluator::score(const at::Tensor& x, const at::Tensor& cond, std::int64_t batch) const {
@@ -72,11 +84,13 @@ HeldOutEvaluator load_or_train_evaluator(const ImageDataset& data, const std::st
   EvaluatorLoadInfo& out = info ? *info : local;
   out = EvaluatorLoadInfo{};
   ImageClassifier net = load_or_train_classifier(config, data, cache_dir, &out.classifier, device, progress);
-  out.stats_path = cache_dir + "/image-eval-stats-" + out.classifier.key + ".bin";
+  const std::string name = "image-eval-stats-" + out.classifier.key + ".bin";
+  out.stats_path = cache_dir + "/" + name;
   const std::string tag = "image evaluator test statistics " + out.classifier.key;
   FeatureStats stats;
-  std::string payload, why;
-  if (read_sealed_file(out.stats_path, tag, payload, why)) {
+  CachedModel found;
+  if (read_cached_model(cache_dir, name, tag, found)) {
+    const std::string& payload = found.payload;
     try {
       torch::serialize::InputArchive archive;
       archive.load_from(payload.data(), payload.size());
@@ -86,13 +100,15 @@ HeldOutEvaluator load_or_train_evaluator(const ImageDataset& data, const std::st
       archive.read("count", count);
       stats.count = count.item<std::int64_t>();
       out.stats_from_cache = true;
+      out.stats_path = found.path;
     } catch (const std::exception& ex) {
-      why = std::string("unreadable statistics: ") + ex.what();
+      found.rejected += (found.rejected.empty() ? "" : "; ") + found.path + ": unreadable statistics: " + ex.what();
     }
   }
   HeldOutEvaluator evaluator(net, FeatureStats{}, out.classifier.test_accuracy);
   if (!out.stats_from_cache) {
-    if (why != "missing") out.stats_rejected = why;
+    // Seconds of work, not minutes: recomputed without a build lock (two writers write the same bytes).
+    out.stats_rejected = found.rejected;
     stats = feature_stats(evaluator.features(data.test_images));
     torch::serialize::OutputArchive archive;
     archive.write("mean", stats.mean);
@@ -100,8 +116,7 @@ HeldOutEvaluator load_or_train_evaluator(const ImageDataset& data, const std::st
     archive.write("count", at::scalar_tensor(stats.count, at::kLong));
     std::ostringstream bytes;
     archive.save_to(bytes);
-    std::error_code ec;
-    std::filesystem::create_directories(cache_dir, ec);
+    make_dirs(cache_dir);
     write_sealed_file(out.stats_path, tag, bytes.str());
   }
   return HeldOutEvaluator(net, stats, out.classifier.test_accuracy);

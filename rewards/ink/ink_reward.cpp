@@ -1,18 +1,8 @@
-#include "image_rewards.h"
+#include "ink_reward.h"
 
 #include <stdexcept>
 
 namespace flowbp {
-
-ClassifierLogProbReward::ClassifierLogProbReward(ImageClassifier net) : net_(std::move(net)) { freeze(net_); }
-
-at::Tensor ClassifierLogProbReward::log_probs(const at::Tensor& x) const {
-  return at::log_softmax(net_->forward(x).to(at::kFloat), 1);
-}
-
-at::Tensor ClassifierLogProbReward::operator()(const at::Tensor& x, const at::Tensor& cond) const {
-  return log_probs(x).gather(1, cond.to(x.device(), at::kLong).unsqueeze(1)).squeeze(1);
-}
 
 void InkRewardConfig::validate(std::int64_t classes) const {
   auto bad = [](const std::string& what) { throw std::invalid_argument("ink-coverage reward: " + what); };

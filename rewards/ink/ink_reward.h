@@ -1,5 +1,6 @@
-// The two in-domain image rewards, differentiable in x (float [B], one per sample),
-// device-agnostic and usable under bf16 autocast (computed in float32 at the end).
+// reward.kind = "ink": a differentiable image-statistics preference, the second
+// in-domain image reward (a landscape unlike the classifier's). Device-agnostic and
+// usable under bf16 autocast (computed in float32).
 #pragma once
 #include <ATen/ATen.h>
 
@@ -7,24 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "image_classifier.h"
-
 namespace flowbp {
-
-// Alignment: R(x, c) = log p(c | x) = log_softmax(classifier(x))[c], in (−∞, 0], by a
-// frozen classifier (load_or_train_classifier). cond int64 [B] in [0, classes): the
-// null class has no reward.
-class ClassifierLogProbReward {
- public:
-  explicit ClassifierLogProbReward(ImageClassifier net);
-  at::Tensor operator()(const at::Tensor& x, const at::Tensor& cond) const;
-  // The full log-softmax [B, classes] (for evaluators that need the argmax too).
-  at::Tensor log_probs(const at::Tensor& x) const;
-  ImageClassifier& net() const { return net_; }
-
- private:
-  mutable ImageClassifier net_;
-};
 
 // Ink coverage: ink(x) = mean over pixels of σ(sharpness·x), a smooth (x+1)/2 in (0, 1)
 // whose gradient never vanishes (pixels beyond ±1 still feel it). Preference for a

@@ -1,6 +1,7 @@
 // A labelled grey-image data set, as plain data: what the image backbone trains on
-// and what the image rewards and evaluators are trained and scored with. No
-// dependency beyond the tensor type, so rewards can include it without the DiT.
+// and what the image rewards and evaluators are trained and scored with. It lives in
+// the models layer's shared vocabulary (not in backbones/dit) so that the reward kinds
+// and the held-out evaluator can use it without seeing the DiT.
 #pragma once
 #include <ATen/core/Tensor.h>
 

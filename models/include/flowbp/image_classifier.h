@@ -15,7 +15,7 @@
 #include <cstdio>
 #include <string>
 
-#include "image_dataset.h"
+#include "flowbp/image_dataset.h"
 
 namespace flowbp {
 
@@ -98,16 +98,18 @@ std::string classifier_cache_key(const ClassifierTrainConfig& config, const Imag
 
 struct ClassifierLoadInfo {
   std::string path, key;
-  bool from_cache = false;
-  std::string rejected;        // why an existing cache file was not trusted ("" if none was there)
+  bool from_cache = false;     // true: read from the cache or the shipped copy (path says which)
+  bool shipped = false;        // read from the shipped copy (shipped_models_dir())
+  std::string rejected;        // why files that were there were not trusted ("" if none was)
   double test_accuracy = 0;    // stored with the weights
   double final_loss = 0;
   double train_seconds = 0;
   double seconds = 0;          // this call
 };
 
-// <cache_dir>/image-classifier-<arch>-<key>.bin, trained and written atomically when
-// absent or failing its checks. Returned frozen (no parameter requires grad), eval
+// <cache_dir>/image-classifier-<arch>-<key>.bin (else the shipped copy, see
+// flowbp/model_cache.h), trained and written atomically when neither is there or
+// passes its checks. Returned frozen (no parameter requires grad), eval
 // mode, on `device`.
 ImageClassifier load_or_train_classifier(const ClassifierTrainConfig& config, const ImageDataset& data,
                                          const std::string& cache_dir, ClassifierLoadInfo* info = nullptr,
@@ -116,5 +118,21 @@ ImageClassifier load_or_train_classifier(const ClassifierTrainConfig& config, co
 // requires_grad(false) on every parameter (gradients left by training dropped) and
 // eval mode: gradients reach x only.
 void freeze(ImageClassifier& net);
+
+// R(x, c) = log p(c | x) = log_softmax(classifier(x))[c], in (−∞, 0], by a frozen
+// classifier: the alignment reward (the reward CNN) and the held-out evaluator's
+// out-of-domain reward. cond int64 [B] in [0, classes): the null class has no
+// reward. Differentiable in x; float [B] (float32 under bf16 autocast).
+class ClassifierLogProbReward {
+ public:
+  explicit ClassifierLogProbReward(ImageClassifier net);
+  at::Tensor operator()(const at::Tensor& x, const at::Tensor& cond) const;
+  // The full log-softmax [B, classes] (for evaluators that need the argmax too).
+  at::Tensor log_probs(const at::Tensor& x) const;
+  ImageClassifier& net() const { return net_; }
+
+ private:
+  mutable ImageClassifier net_;
+};
 
 }  // namespace flowbp

@@ -1,4 +1,4 @@
-#include "image_classifier.h"
+#include "flowbp/image_classifier.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/optim/adamw.h>
@@ -8,10 +8,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <filesystem>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 
+#include "flowbp/files.h"
+#include "flowbp/model_cache.h"
+#include "flowbp/clock.h"
 #include "flowbp/progress.h"
 #include "flowbp/sealed_file.h"
 
@@ -20,9 +23,6 @@ namespace flowbp {
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
-using Clock = std::chrono::steady_clock;
-
-double since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t step) {
   std::uint64_t z = seed + 0x9E3779B97F4A7C15ull * (step + 1);
@@ -261,12 +261,12 @@ ImageClassifier load_or_train_classifier(const ClassifierTrainConfig& config, co
   ClassifierLoadInfo& out = info ? *info : local;
   out = ClassifierLoadInfo{};
   out.key = classifier_cache_key(config, data);
-  out.path = cache_dir + "/image-classifier-" + arch_name(config.arch) + "-" + out.key + ".bin";
+  const std::string name = "image-classifier-" + arch_name(config.arch) + "-" + out.key + ".bin";
+  out.path = cache_dir + "/" + name;
   const std::string tag = "image classifier " + arch_name(config.arch) + " " + out.key;
   const at::Tensor& first = data.train_images;
   ImageClassifier net(config.arch, first.size(1), first.size(2), data.classes);
-  std::string payload, why;
-  if (read_sealed_file(out.path, tag, payload, why)) {
+  auto take = [&](const std::string& payload, const std::string& from) {
     try {
       torch::serialize::InputArchive archive, m;
       archive.load_from(payload.data(), payload.size(), device);
@@ -275,13 +275,26 @@ ImageClassifier load_or_train_classifier(const ClassifierTrainConfig& config, co
       out.test_accuracy = read_scalar(archive, "test_accuracy");
       out.final_loss = read_scalar(archive, "final_loss");
       out.train_seconds = read_scalar(archive, "train_seconds");
-      out.from_cache = true;
+      out.path = from;
+      return out.from_cache = true;
     } catch (const std::exception& ex) {
-      why = std::string("unreadable model: ") + ex.what();
+      out.rejected += (out.rejected.empty() ? "" : "; ") + from + ": unreadable model: " + ex.what();
+      return false;
     }
+  };
+  CachedModel found;
+  if (read_cached_model(cache_dir, name, tag, found)) out.shipped = take(found.payload, found.path) && found.shipped;
+  if (found.rejected.size()) out.rejected = found.rejected + (out.rejected.empty() ? "" : "; " + out.rejected);
+  std::unique_ptr<CacheBuildLock> lock;
+  if (!out.from_cache) {
+    make_dirs(cache_dir);
+    lock = std::make_unique<CacheBuildLock>(out.path, progress ? stderr : nullptr);
+    // Another process may have built it while this one waited for the lock.
+    std::string payload, why;
+    if (read_sealed_file(out.path, tag, payload, why)) take(payload, out.path);
   }
   if (!out.from_cache) {
-    if (why != "missing") out.rejected = why;
+    out.path = cache_dir + "/" + name;
     at::manual_seed(config.seed);
     net = ImageClassifier(config.arch, first.size(1), first.size(2), data.classes);
     const ClassifierReport report = train_classifier(net, data, config, device, progress);
@@ -294,9 +307,6 @@ ImageClassifier load_or_train_classifier(const ClassifierTrainConfig& config, co
     archive.write("test_accuracy", scalar(report.test_accuracy));
     archive.write("final_loss", scalar(report.final_loss));
     archive.write("train_seconds", scalar(report.seconds));
-    std::error_code ec;
-    std::filesystem::create_directories(cache_dir, ec);
-    if (ec) throw std::runtime_error("cannot create the cache directory " + cache_dir + ": " + ec.message());
     std::ostringstream bytes;
     archive.save_to(bytes);
     write_sealed_file(out.path, tag, bytes.str());
@@ -305,6 +315,16 @@ ImageClassifier load_or_train_classifier(const ClassifierTrainConfig& config, co
   freeze(net);
   out.seconds = since(start);
   return net;
+}
+
+ClassifierLogProbReward::ClassifierLogProbReward(ImageClassifier net) : net_(std::move(net)) { freeze(net_); }
+
+at::Tensor ClassifierLogProbReward::log_probs(const at::Tensor& x) const {
+  return at::log_softmax(net_->forward(x).to(at::kFloat), 1);
+}
+
+at::Tensor ClassifierLogProbReward::operator()(const at::Tensor& x, const at::Tensor& cond) const {
+  return log_probs(x).gather(1, cond.to(x.device(), at::kLong).unsqueeze(1)).squeeze(1);
 }
 
 }  // namespace flowbp

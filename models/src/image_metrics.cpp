@@ -1,4 +1,4 @@
-#include "image_metrics.h"
+#include "flowbp/image_metrics.h"
 
 #include <ATen/ATen.h>
 
