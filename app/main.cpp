@@ -20,6 +20,7 @@ const Command kCommands[] = {
     {"methods", "list the loaded method plugins as the paper's Table 1", flowbp::cli::methods},
     {"backbones", "list the backbone kinds and their settings", flowbp::cli::backbones},
     {"rewards", "list the reward kinds and their settings", flowbp::cli::rewards},
+    {"pretrain", "build (or find, verified) the pre-trained models an experiment needs", flowbp::cli::pretrain},
     {"train", "run one experiment (one method, one seed) and log it to HDF5", flowbp::cli::train},
     {"sweep", "expand a TOML sweep into runs and run them robustly", flowbp::cli::sweep},
     {"report", "tables and figures from a directory of run logs", flowbp::cli::report},
