@@ -3,14 +3,16 @@
 every method trains 3 steps on the `tiny` DiT through `flowbp train`; the logs hold the
 image metrics (fid lower-is-better) and /samples grids drawn from the same noise;
 `flowbp report` draws the sample grid PNG (checked byte for byte against the logs) and
-puts the image metrics into Table 2; the second reward kind and the any-shape reward
-run; `flowbp backbones/rewards/pretrain` know the kinds; every bad input gives its
+puts the image metrics into Table 2; bf16 autocast, the second reward kind and the
+any-shape reward run; `flowbp backbones/rewards/pretrain` know the kinds; every bad input gives its
 error before anything runs.
 
     check_image_study.py FLOWBP_EXE   (FLOWBP_PLUGIN_PATH set by meson)
 """
-import gzip
+import contextlib
+import io
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -141,6 +143,22 @@ def main():
             check(np.array_equal(grid, base_grid), f"{m}: the base grid differs from the other runs'")
             check(grid.std() > 0, f"{m}: the base grid is blank")
 
+    # docs/IMAGES.md's snippet, as a user would run it in a run's directory.
+    doc = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "IMAGES.md")).read()
+    snippet = re.findall(r"```python\n(.*?)```", doc.split("## Reading the sample grids yourself", 1)[1], re.S)[0]
+    here = os.getcwd()
+    try:
+        os.chdir(os.path.join(runs, "refl"))
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            exec(compile(snippet, "docs/IMAGES.md", "exec"), {})
+        check(out.getvalue().strip() == "step 3: 10 classes x 2 samples, sheet (280, 56, 1)",
+              f"the docs snippet printed {out.getvalue()!r}")
+    except Exception as e:  # noqa: BLE001 - report any failure of the documented code
+        check(False, f"the docs snippet failed: {e!r}")
+    finally:
+        os.chdir(here)
+
     rep = os.path.join(tmp, "report")
     rc, out = run(exe, "report", runs, "--out", rep, env=env)
     check(rc == 0, f"flowbp report rc {rc}: {out[-2000:]}")
@@ -163,6 +181,14 @@ def main():
                 top, left = 16 + 22 + c * 58, 16
                 drawn = pixels[top:top + 56:2, left:left + 56:2, 0]
                 check(np.array_equal(drawn, base_grid[2 * c, :, :, 0]), f"base panel class {c} matches the log")
+
+    # bf16 autocast around the DiT's forwards (CPU autocast here; CUDA autocast on a GPU).
+    rc, out = run(exe, "train", exp, "--method", "flowbp-lagrange", "--name", "bf16", "--out", runs, "--quiet",
+                  "--set", 'train.autocast="bf16"', env=env)
+    check(rc == 0, f"bf16 autocast: rc {rc}: {out[-2000:]}")
+    if rc == 0:
+        with h5py.File(os.path.join(runs, "bf16", "log.h5"), "r") as f:
+            check(np.isfinite(f["steps/loss"][:]).all() and np.isfinite(f["eval/fid"][:]).all(), "bf16: finite")
 
     # The second landscape and the any-shape reward.
     rc, out = run(exe, "train", exp, "--method", "flowbp-lagrange", "--name", "ink", "--out", runs, "--quiet",
