@@ -180,6 +180,22 @@ std::string render_markdown(const Report& report) {
     md << "\n";
   }
 
+  if (!report.sample_grids.empty()) {
+    md << "## Sample grids\n\n";
+    for (const auto& fig : report.sample_grids) {
+      const std::string rel = std::filesystem::path(fig.path).lexically_relative(report.out_dir).string();
+      md << "`" << rel << "`: each panel shows " << fig.rows << " conditions (rows) x " << fig.columns
+         << " samples, the same evaluation noise in every panel. Panels, left to right and top to bottom:\n\n";
+      md << row({"panel", "model", "step", "seed", "log"}) << rule(5);
+      for (std::size_t i = 0; i < fig.panels.size(); ++i) {
+        const auto& p = fig.panels[i];
+        md << row({std::to_string(i + 1), p.label, std::to_string(p.step), p.seed >= 0 ? std::to_string(p.seed) : "—",
+                   p.source});
+      }
+      md << "\n";
+    }
+  }
+
   md << "## Figures\n\n";
   if (report.figures.empty()) md << "None written.\n";
   for (const auto& f : report.figures) {

@@ -14,6 +14,7 @@
 #include "flowbp/did_you_mean.h"
 #include "log_scan.h"
 #include "run_log_reader.h"
+#include "sample_grids.h"
 
 namespace fs = std::filesystem;
 
@@ -177,7 +178,10 @@ Report make_report(const ReportOptions& o) {
 
   remove_previous_output(report.out_dir);
   fs::create_directories(report.out_dir + "/tables");
-  if (o.figures && !report.table.rows.empty()) write_figures(report, report.out_dir + "/figures");
+  if (o.figures && !report.table.rows.empty()) {
+    write_figures(report, report.out_dir + "/figures");
+    report.sample_grids = write_sample_grids(report, report.out_dir + "/figures");
+  }
   report.tables = write_csv_tables(report, report.out_dir + "/tables");
   report.markdown_path = report.out_dir + "/report.md";
   std::ofstream md(report.markdown_path);

@@ -1,6 +1,7 @@
 // `flowbp report` as a library: options in, the tables, notes and figure paths
 // out, so tests drive exactly what the command runs.
 #pragma once
+#include <cstdint>
 #include <iosfwd>
 #include <optional>
 #include <set>
@@ -22,6 +23,19 @@ struct ReportOptions {
   bool figures = true;
 };
 
+struct SamplePanel {
+  std::string label;   // "base model", or the Table 2 row's name
+  std::string source;  // the log it came from
+  std::int64_t step = 0;
+  std::int64_t seed = -1;
+};
+
+struct SampleFigure {
+  std::string path;  // the PNG
+  std::vector<SamplePanel> panels;  // left to right, top to bottom
+  int rows = 0, columns = 0;        // the grid of each panel: conditions × samples per condition
+};
+
 struct Report {
   std::string out_dir;
   std::vector<RunRecord> runs;  // every file found, in path order
@@ -30,6 +44,7 @@ struct Report {
   std::string metric;
   std::vector<std::string> notes;
   std::vector<std::string> figures;  // paths of the PNGs written
+  std::vector<SampleFigure> sample_grids;  // those of them that are sample grids, with their panels
   std::vector<std::string> tables;   // paths of the CSVs written
   std::string markdown_path;
 };

@@ -40,22 +40,6 @@ const char* kUsage =
     "         flowbp train experiments/toy.toml --method flowbp-bridge --preset authors-sd35 --set method.beta=0.3\n"
     "         torchrun --nproc_per_node 2 --no-python flowbp train experiments/toy.toml\n";
 
-// A folder the command will write into must be one, or not exist yet (it is created).
-void require_directory_or_absent(const std::string& path, const std::string& what) {
-  if (file_exists(path) && !is_directory(path))
-    throw ConfigError(what + " " + path + ": exists and is not a directory");
-}
-
-// The same key twice on the command line is a mistake (which one was meant?), not "last wins".
-void require_distinct_keys(const std::vector<Override>& overrides) {
-  for (std::size_t i = 0; i < overrides.size(); ++i)
-    for (std::size_t j = 0; j < i; ++j)
-      if (overrides[i].key == overrides[j].key)
-        throw ConfigError(overrides[i].origin + ": " + overrides[i].key + " is given twice (" + overrides[j].origin +
-                          " " + overrides[j].key + "=" + overrides[j].value_text + ", then " + overrides[i].origin +
-                          " " + overrides[i].key + "=" + overrides[i].value_text + "); give it once");
-}
-
 }  // namespace
 
 int train(const Args& args) {

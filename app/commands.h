@@ -12,6 +12,7 @@ using Args = std::vector<std::string>;
 int methods(const Args& args);    // app/cmd_methods.cpp
 int backbones(const Args& args);  // app/cmd_kinds.cpp
 int rewards(const Args& args);    // app/cmd_kinds.cpp
+int pretrain(const Args& args);   // app/cmd_pretrain.cpp
 int train(const Args& args);      // app/cmd_train.cpp
 int sweep(const Args& args);      // app/cmd_sweep.cpp
 int report(const Args& args);     // app/cmd_report.cpp

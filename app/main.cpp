@@ -22,6 +22,7 @@ const Command kCommands[] = {
     {"methods", "list the loaded method plugins as the paper's Table 1", flowbp::cli::methods, false},
     {"backbones", "list the backbone kinds and their settings", flowbp::cli::backbones, false},
     {"rewards", "list the reward kinds and their settings", flowbp::cli::rewards, false},
+    {"pretrain", "build (or find, verified) the pre-trained models an experiment needs", flowbp::cli::pretrain, true},
     {"train", "run one experiment (one method, one seed) and log it to HDF5", flowbp::cli::train, true},
     {"sweep", "expand a TOML sweep into runs and run them robustly", flowbp::cli::sweep, true},
     {"report", "tables and figures from a directory of run logs", flowbp::cli::report, false},

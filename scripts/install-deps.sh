@@ -4,7 +4,8 @@
 set -euo pipefail
 packages=(build-essential libtorch-dev libopenblas0-pthread libgloo-dev cmake meson ninja-build pkg-config
   libboost-program-options-dev libtomlplusplus-dev libhdf5-dev hdf5-tools doctest-dev
-  python3-torch python3-h5py python3-pandas python3-numpy python3-scipy gnuplot-nox)
+  python3-torch python3-h5py python3-pandas python3-numpy python3-scipy gnuplot-nox
+  zlib1g-dev dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -13,6 +13,7 @@
 
 #include "flowbp/run_log.h"
 #include "run_log_hdf5.h"
+#include "run_log_samples.h"
 
 namespace flowbp {
 
@@ -107,6 +108,7 @@ struct RunLog::Impl {
   std::string path;
   h5::Id file, status;
   Table steps, eval;
+  SampleTable samples;  // absent (no /samples) unless the header declared a grid
   std::string state = "running", reason;
   std::int64_t failed_step = -1;
   std::int64_t checkpoint_step = 0;  // the step of the last checkpoint written beside the log
@@ -125,10 +127,11 @@ struct RunLog::Impl {
   // all. So space is allocated before HDF5 needs it: running out is then reported
   // between rows, and the file keeps every committed row.
   std::int64_t reserved = 0;
-  void reserve_space() {
+  // `extra`: bytes a row writes beyond kHeadroom's allowance (a sample grid).
+  void reserve_space(std::int64_t extra = 0) {
     haddr_t eoa = 0;
     h5::check(H5Fget_eoa(file, &eoa), path, "cannot read the log's size");
-    const std::int64_t need = static_cast<std::int64_t>(eoa) + kHeadroom;
+    const std::int64_t need = static_cast<std::int64_t>(eoa) + kHeadroom + extra;
     if (need <= reserved) return;
     void* handle = nullptr;
     h5::check(H5Fget_vfd_handle(file, H5P_DEFAULT, &handle), path, "cannot reach the log's file descriptor");
@@ -201,6 +204,7 @@ RunLog RunLog::create(const std::string& path, const RunLogHeader& header) {
   impl->eval.name = "eval";
   impl->eval.group = h5::create_ordered_group(impl->file, "eval", path);
   create_columns(impl->eval, header.eval_columns, path);
+  create_samples(impl->file, header.samples, impl->samples, path);
   impl->write_status();
   impl->flush();
   return RunLog(std::move(impl));
@@ -231,6 +235,7 @@ RunLog RunLog::reopen(const std::string& path, std::int64_t keep_steps, std::int
                                " complete rows, the checkpoint needs " + std::to_string(keep));
     set_rows(*table, keep, path);
   }
+  reopen_samples(impl->file, keep_evals, impl->samples, path);
   impl->checkpoint_step = keep_steps;
   impl->write_status();
   impl->flush();
@@ -251,6 +256,15 @@ void RunLog::append_eval(const Row& row) {
   append_row(impl.eval, row, impl.path);
   impl.flush();
 }
+
+void RunLog::append_samples(std::int64_t step, bool is_base, const std::vector<std::uint8_t>& pixels) {
+  Impl& impl = open_impl(impl_);
+  impl.reserve_space(static_cast<std::int64_t>(pixels.size()));
+  append_sample_row(impl.samples, step, is_base, pixels, impl.path);
+  impl.flush();
+}
+
+std::int64_t RunLog::sample_rows() const { return open_impl(impl_).samples.rows; }
 
 std::int64_t RunLog::step_rows() const { return open_impl(impl_).steps.rows; }
 std::int64_t RunLog::eval_rows() const { return open_impl(impl_).eval.rows; }
@@ -298,6 +312,8 @@ void RunLog::close() {
     for (auto& c : table->columns) note(c.dataset.reset(), "cannot close a column");
     note(table->group.reset(), "cannot close a group");
   }
+  const std::string samples_error = close_samples(impl.samples);
+  if (!samples_error.empty() && first_error.empty()) first_error = samples_error;
   note(impl.status.reset(), "cannot close a group");
   // A file whose data cannot reach the disk cannot be closed either: HDF5 1.10 then
   // leaves it half torn down. It is abandoned; the process exit closes the descriptor.

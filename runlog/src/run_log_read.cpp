@@ -89,6 +89,47 @@ std::vector<ColumnData> read_run_log_table(const std::string& path, const std::s
   return out;
 }
 
+SampleGrids read_run_log_samples(const std::string& path) {
+  h5::Id file = open_log(path);
+  SampleGrids out;
+  if (H5Lexists(file, "samples", H5P_DEFAULT) <= 0) return out;
+  h5::Id group = h5::open_group(file, "samples", path);
+  SampleGridSpec& spec = out.spec;
+  spec.height = h5::read_int_attr(group, "height", path);
+  spec.width = h5::read_int_attr(group, "width", path);
+  spec.channels = h5::read_int_attr(group, "channels", path);
+  auto open = [&](const char* name) {
+    return h5::Id(h5::check_id(H5Dopen2(group, name, H5P_DEFAULT), path, std::string("cannot open /samples/") + name),
+                  h5::Id::Kind::Dataset);
+  };
+  h5::Id conditions = open("conditions"), images = open("images"), step = open("step"), is_base = open("is_base");
+  for (const auto& c : h5::read_dataset(conditions, path)) spec.conditions.push_back(static_cast<std::int64_t>(c));
+  h5::Id space(h5::check_id(H5Dget_space(images), path, "cannot read /samples/images"), h5::Id::Kind::Dataspace);
+  hsize_t dims[5] = {0, 0, 0, 0, 0};
+  if (H5Sget_simple_extent_ndims(space) != 5 || H5Sget_simple_extent_dims(space, dims, nullptr) < 0 ||
+      dims[1] != spec.conditions.size() || static_cast<std::int64_t>(dims[2]) != spec.height ||
+      static_cast<std::int64_t>(dims[3]) != spec.width || static_cast<std::int64_t>(dims[4]) != spec.channels)
+    throw std::runtime_error(path + ": /samples/images is not [rows, " + std::to_string(spec.conditions.size()) +
+                             ", height, width, channels] as /samples's attributes say");
+  const std::vector<double> steps = h5::read_dataset(step, path), bases = h5::read_dataset(is_base, path);
+  // A killed writer may leave one dataset a row longer than the others.
+  const std::size_t rows = std::min({static_cast<std::size_t>(dims[0]), steps.size(), bases.size()});
+  for (std::size_t r = 0; r < rows; ++r) {
+    out.step.push_back(static_cast<std::int64_t>(steps[r]));
+    out.is_base.push_back(static_cast<std::int64_t>(bases[r]));
+  }
+  out.pixels.resize(rows * spec.bytes());
+  if (rows > 0) {
+    hsize_t start[5] = {0, 0, 0, 0, 0}, count[5] = {rows, dims[1], dims[2], dims[3], dims[4]};
+    h5::check(H5Sselect_hyperslab(space, H5S_SELECT_SET, start, nullptr, count, nullptr), path, "cannot read /samples/images");
+    h5::Id memory(h5::check_id(H5Screate_simple(5, count, nullptr), path, "cannot read /samples/images"),
+                  h5::Id::Kind::Dataspace);
+    h5::check(H5Dread(images, H5T_NATIVE_UINT8, memory, space, H5P_DEFAULT, out.pixels.data()), path,
+              "cannot read /samples/images");
+  }
+  return out;
+}
+
 std::vector<std::pair<std::string, AttrValue>> read_run_log_attrs(const std::string& path, const std::string& object) {
   h5::Id file = open_log(path);
   if (object == "/" || object.empty()) return h5::read_all_attrs(file, path);

@@ -51,7 +51,7 @@ TEST_CASE("a choice outside its set lists the choices and the near one") {
         "exp.toml:2:1: backbone.t_sampling: 'logit-normal' is not one of {uniform, logit_normal} "
         "(did you mean 'logit_normal'?)");
   CHECK(error_of("[backbone]\nkind = \"toygmm\"\n") ==
-        "exp.toml:2:1: backbone.kind: 'toygmm' is not one of {torchscript, toy-gmm} (did you mean 'toy-gmm'?)");
+        "exp.toml:2:1: backbone.kind: 'toygmm' is not one of {dit, torchscript, toy-gmm} (did you mean 'toy-gmm'?)");
   CHECK(error_of("[train]\ndevice = \"gpu\"\n") ==
         "exp.toml:2:1: train.device: 'gpu' is not a device: expected \"cpu\", \"cuda\" or \"cuda:<index>\" "
         "(did you mean 'cpu'?)");
@@ -103,7 +103,7 @@ TEST_CASE("a missing or unreadable experiment file is named") {
 
 TEST_CASE("backbone and reward kinds come from the catalog, each with its own keys") {
   CHECK(error_of("[reward]\nkind = \"mode-pref\"\n") ==
-        "exp.toml:2:1: reward.kind: 'mode-pref' is not one of {mode-preference, torchscript} (did you mean "
+        "exp.toml:2:1: reward.kind: 'mode-pref' is not one of {classifier, ink, latent-target, mode-preference, torchscript} (did you mean "
         "'mode-preference'?)");
   CHECK(error_of("[reward]\nmodel = \"r.pt\"\n") ==
         "exp.toml:2:1: reward.model: not a setting of reward.kind = \"mode-preference\" (it belongs to \"torchscript\"; "

@@ -2,6 +2,8 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
+
 #include "flowbp/rollout.h"
 #include "flowbp/velocity.h"
 
@@ -22,6 +24,20 @@ EvalSuite::EvalSuite(const Experiment& experiment, const Backbone& backbone, con
   // Drawn on the CPU whatever the device: the same noise on every machine.
   noise_ = at::randn(backbone.latents.batch_shape(cond_.size(0)), gen, at::kFloat).to(compute.device);
   cond_ = cond_.to(compute.device);
+  if (backbone.images) {
+    std::vector<std::int64_t> rows;
+    const std::int64_t shown = std::min<std::int64_t>(per, kGridPerCondition);
+    for (std::size_t i = 0; i < held_out.size() && static_cast<std::int64_t>(i) < kGridConditions; ++i)
+      for (std::int64_t j = 0; j < shown; ++j) {
+        rows.push_back(static_cast<std::int64_t>(i) * per + j);
+        grid_.conditions.push_back(held_out[i]);
+      }
+    grid_rows_ = at::tensor(rows, at::kLong);
+    const at::Tensor probe = backbone.images(noise_.narrow(0, 0, 1));  // [1, H, W, C]
+    grid_.height = probe.size(1);
+    grid_.width = probe.size(2);
+    grid_.channels = probe.size(3);
+  }
   metrics_ = {{"reward", false}, {"reward_std", false}};
   metrics_.insert(metrics_.end(), reward.metrics.begin(), reward.metrics.end());
   metrics_.insert(metrics_.end(), backbone.metrics.begin(), backbone.metrics.end());
@@ -40,8 +56,17 @@ at::Tensor EvalSuite::sample(VelocityModel& model) const {
   return cached_rollout(v, noise_, Schedule::make(steps_, shift_)).x[0];
 }
 
-std::vector<double> EvalSuite::evaluate(VelocityModel& model) const {
+std::vector<std::uint8_t> EvalSuite::grid_pixels(const at::Tensor& samples) const {
+  if (grid_.empty()) return {};
+  const at::Tensor images =
+      backbone_.images(samples.index_select(0, grid_rows_.to(samples.device()))).to(at::kByte).contiguous();
+  const std::uint8_t* p = images.data_ptr<std::uint8_t>();
+  return std::vector<std::uint8_t>(p, p + images.numel());
+}
+
+std::vector<double> EvalSuite::evaluate(VelocityModel& model, at::Tensor* samples) const {
   const at::Tensor x = sample(model);
+  if (samples) *samples = x;
   at::NoGradGuard no_grad;
   const at::Tensor r = reward_.fn(x, cond_).to(at::kDouble);
   std::vector<double> out = {r.mean().item<double>(), r.numel() > 1 ? r.std().item<double>() : 0.0};

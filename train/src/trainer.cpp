@@ -80,7 +80,7 @@ void dump_weights(const std::string& path, VelocityModel& model) {
 }
 
 RunLogHeader make_header(const Experiment& exp, const TrainOptions& opt, int max_active, const Backbone& backbone,
-                         const std::vector<MetricColumn>& metrics) {
+                         const EvalSuite& eval) {
   RunLogHeader h;
   h.root_attrs = {
       {"flowbp_version", std::string(version())},
@@ -108,7 +108,8 @@ RunLogHeader make_header(const Experiment& exp, const TrainOptions& opt, int max
                                           },
                                           value));
   h.step_columns = step_columns(max_active);
-  h.eval_columns = eval_columns(metrics);
+  h.eval_columns = eval_columns(eval.metrics());
+  h.samples = eval.grid_spec();
   h.steps_total = exp.train.steps;
   return h;
 }
@@ -254,7 +255,7 @@ TrainResult train_run(const Experiment& exp, const Method& method, const TrainOp
     progress.note("resuming after step " + std::to_string(st.step) + " from " + ckpt_path);
   } else if (lead) {
     write_file_atomically(config_path, config_text);
-    log.emplace(RunLog::create(log_path, make_header(exp, opt, max_active, backbone, eval.metrics())));
+    log.emplace(RunLog::create(log_path, make_header(exp, opt, max_active, backbone, eval)));
   }
 
   StepContext context;
@@ -281,10 +282,18 @@ TrainResult train_run(const Experiment& exp, const Method& method, const TrainOp
       group->broadcast_from_rank0(tensors_of(*st.ema));
     }
     std::vector<double> base_metrics, last_metrics;
+    // The sample grid goes in before its /eval row: a log never holds an /eval row
+    // without its grid (a kill in between leaves a grid that --resume drops).
+    const auto log_eval = [&](std::int64_t at_step, bool is_base, const std::vector<double>& metrics,
+                              const at::Tensor& samples) {
+      if (!eval.grid_spec().empty()) log->append_samples(at_step, is_base, eval.grid_pixels(samples));
+      log->append_eval(eval_row(at_step, is_base, metrics));
+    };
     if (lead) {
-      base_metrics = last_metrics = eval.evaluate(*backbone.base);
+      at::Tensor samples;
+      base_metrics = last_metrics = eval.evaluate(*backbone.base, &samples);
       if (st.eval_rows == 0) {
-        log->append_eval(eval_row(0, true, base_metrics));
+        log_eval(0, true, base_metrics, samples);
         st.eval_rows = 1;
       }
     } else if (st.eval_rows == 0) {
@@ -325,8 +334,9 @@ TrainResult train_run(const Experiment& exp, const Method& method, const TrainOp
       const auto every = [&](std::int64_t n) { return step == total || (n > 0 && step % n == 0); };
       if (every(exp.train.eval_every)) {
         if (lead) {
-          last_metrics = eval.evaluate(*st.ema);
-          log->append_eval(eval_row(step, false, last_metrics));
+          at::Tensor samples;
+          last_metrics = eval.evaluate(*st.ema, &samples);
+          log_eval(step, false, last_metrics, samples);
         }
         ++st.eval_rows;
       }

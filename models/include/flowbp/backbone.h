@@ -36,6 +36,9 @@ struct MetricColumn {
 using RewardFn = std::function<at::Tensor(const at::Tensor& x, const at::Tensor& cond)>;
 // Evaluation metrics of samples x drawn for conditions cond, one per metric column.
 using ScoreFn = std::function<std::vector<double>(const at::Tensor& x, const at::Tensor& cond)>;
+// Samples x as 8-bit images, uint8 [n, H, W, C] on the CPU (C = 1 grey, 3 RGB): what the
+// run log's sample grids hold.
+using ImageFn = std::function<at::Tensor(const at::Tensor& x)>;
 
 // What a backbone kind shares with the reward kinds about its data (the toy's mixture,
 // an image dataset). A reward kind receives it through the Backbone and checks its
@@ -54,6 +57,7 @@ struct Backbone {
   // Quality metrics of samples that need only the backbone (e.g. exact log-density).
   std::vector<MetricColumn> metrics;
   ScoreFn score;
+  ImageFn images;         // empty when the samples are not images (no sample grids)
   std::string cache_key;  // of a pre-trained cache file; "" when there is none
   std::string note;       // one line for the progress output
 };
