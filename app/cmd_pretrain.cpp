@@ -13,6 +13,7 @@
 
 #include "command_line.h"
 #include "commands.h"
+#include "override_checks.h"
 #include "flowbp/clock.h"
 #include "flowbp/compute.h"
 #include "flowbp/compute_threads.h"

@@ -12,6 +12,7 @@
 
 #include "command_line.h"
 #include "commands.h"
+#include "override_checks.h"
 #include "plugin_loading.h"
 #include "flowbp/experiment.h"
 #include "flowbp/files.h"

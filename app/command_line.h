@@ -6,10 +6,8 @@
 
 #include <stdexcept>
 #include <string>
-#include <vector>
 
 #include "commands.h"
-#include "flowbp/experiment.h"
 
 namespace flowbp::cli {
 
@@ -28,13 +26,5 @@ boost::program_options::variables_map parse_options(
 
 // Prints "flowbp <command>: <message>" and the pointer to --help on stderr; returns 2.
 int usage_error(const std::string& command, const std::string& message);
-
-// The same key twice on the command line is a mistake (which one was meant?), not "last
-// wins". Throws ConfigError naming both.
-void require_distinct_keys(const std::vector<Override>& overrides);
-
-// A folder the command will write into must be one, or not exist yet (it is created).
-// Throws ConfigError.
-void require_directory_or_absent(const std::string& path, const std::string& what);
 
 }  // namespace flowbp::cli

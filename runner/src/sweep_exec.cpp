@@ -301,7 +301,9 @@ class Executor {
       RunningRun r;
       r.name = runs_[a.run].name;
       r.seconds = since(a.start);
-      std::tie(r.step, r.total) = parse_step_progress(last_line_of(output_path(o_, runs_[a.run])));
+      const std::string line = last_line_of(output_path(o_, runs_[a.run]));
+      std::tie(r.step, r.total) = parse_step_progress(line);
+      r.eta_seconds = parse_eta_seconds(line);
       out.push_back(std::move(r));
     }
     return out;

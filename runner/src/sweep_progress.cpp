@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 #include <unistd.h>
 
@@ -22,6 +23,26 @@ std::pair<long long, long long> parse_step_progress(const std::string& line) {
     if (pos == 0) break;
   }
   return {-1, -1};
+}
+
+double parse_eta_seconds(const std::string& line) {
+  const auto pos = line.rfind("ETA ");
+  if (pos == std::string::npos) return -1;
+  const char* p = line.c_str() + pos + 4;
+  double total = 0;
+  bool any = false;
+  while (*p) {
+    char* end = nullptr;
+    const long value = std::strtol(p, &end, 10);
+    if (end == p || value < 0) break;
+    const char unit = *end;
+    const double scale = unit == 'h' ? 3600 : unit == 'm' ? 60 : unit == 's' ? 1 : 0;
+    if (scale == 0) return -1;
+    total += scale * static_cast<double>(value);
+    any = true;
+    p = end + 1;
+  }
+  return any ? total : -1;
 }
 
 SweepProgress::SweepProgress(std::FILE* out, bool enabled, int total, int jobs)
@@ -53,7 +74,11 @@ std::string SweepProgress::status_line(const std::vector<RunningRun>& running) c
   bool known = finished_here_ > 0;
   double work = 0;
   for (const auto& r : running) {
-    if (r.step > 0 && r.total > 0) {
+    if (r.eta_seconds >= 0) {
+      work += r.eta_seconds;
+      if (!known) mean = r.seconds + r.eta_seconds;
+      known = true;
+    } else if (r.step > 0 && r.total > 0) {
       const double predicted = r.seconds * static_cast<double>(r.total) / static_cast<double>(r.step);
       work += std::max(0.0, predicted - r.seconds);
       if (!known) mean = predicted;

@@ -15,10 +15,16 @@ struct RunningRun {
   std::string name;
   double seconds = 0;           // since it started
   long long step = -1, total = -1;  // from its output, -1 when not known yet
+  double eta_seconds = -1;          // the run's own ETA from its output, -1 when not known
 };
 
 // "step 120/300" in a line of `flowbp train` output: (120, 300); (-1, -1) if absent.
 std::pair<long long, long long> parse_step_progress(const std::string& line);
+
+// "ETA 3m05s" (also "42s", "1h02m") in a line of `flowbp train` output: seconds; -1 if
+// absent. The trainer's ETA counts only training steps, so it stays right for a resumed
+// run and through an evaluation, where the step fraction over the wall time does not.
+double parse_eta_seconds(const std::string& line);
 
 class SweepProgress {
  public:
@@ -37,8 +43,10 @@ class SweepProgress {
   // "1h02m", "3m05s", "12s".
   static std::string duration_text(double seconds);
 
- private:
+  // "sweep: 3/16 done, 0 failed, 2 running, 11 left | 5m01s elapsed, ETA 20m12s".
   std::string status_line(const std::vector<RunningRun>& running) const;
+
+ private:
   void print_line(const std::string& line);
   void clear_live();
 

@@ -93,6 +93,10 @@ TEST_CASE("suggestions come from names and aliases") {
   CHECK(suggest_setting(keys, "learning_rat") == " (did you mean 'lr'?)");
   CHECK(suggest_setting(keys, "bacth") == " (did you mean 'batch'?)");
   CHECK(suggest_setting(keys, "zzzzzz").empty());
+  // A name beats another key's alias at the same distance, whatever the order of the keys.
+  std::vector<SettingSpec> kinds = {SettingSpec::integer("width", 0, 0, std::nullopt, "").with_aliases({"hidden"}),
+                                    SettingSpec::integer("hidden", 1, 1, std::nullopt, "")};
+  CHECK(suggest_setting(kinds, "hiden") == " (did you mean 'hidden'?)");
 }
 
 TEST_CASE("did you mean finds near misses and affixes, and stays quiet otherwise") {

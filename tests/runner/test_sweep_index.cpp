@@ -166,6 +166,20 @@ TEST_CASE("a run's step is read from its progress output") {
   CHECK(parse_step_progress("run failed: non-finite reward (nan) at step 2") == std::make_pair(-1LL, -1LL));
   CHECK(parse_step_progress("") == std::make_pair(-1LL, -1LL));
   CHECK(parse_step_progress("step 7/5") == std::make_pair(-1LL, -1LL));
+  CHECK(flowbp::parse_eta_seconds("x: step 1/100 (  1%)  loss 0.7447  reward -0.7447  0.2 it/s  ETA 8m46s") == 526);
+  CHECK(flowbp::parse_eta_seconds("ETA 1h02m") == 3720);
+  CHECK(flowbp::parse_eta_seconds("ETA 42s") == 42);
+  CHECK(flowbp::parse_eta_seconds("x: step 3/100 ETA ?") == -1);
+  CHECK(flowbp::parse_eta_seconds("no estimate here") == -1);
+  // A resumed run, or one that evaluated before its first step: 60 s gone at step 1/100,
+  // its own ETA 120 s. The step fraction would predict 6000 s; the run's ETA is used.
+  flowbp::SweepProgress progress(nullptr, false, 3, 1);
+  flowbp::RunningRun run{"a", 60, 1, 100, 120};
+  const std::string line = progress.status_line({run});
+  INFO(line);
+  CHECK(line.find("ETA 8m00s") != std::string::npos);  // 120 s + 2 runs left x (60 + 120) s
+  run.eta_seconds = -1;
+  CHECK(progress.status_line({run}).find("ETA 4h") != std::string::npos);  // the fraction alone
   CHECK(flowbp::SweepProgress::duration_text(3725) == "1h02m");
   CHECK(flowbp::SweepProgress::duration_text(185) == "3m05s");
   CHECK(flowbp::SweepProgress::duration_text(12.4) == "12s");

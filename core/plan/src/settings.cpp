@@ -237,14 +237,17 @@ const SettingSpec* find_setting(const std::vector<SettingSpec>& specs, const std
 
 std::string suggest_setting(const std::vector<SettingSpec>& specs, const std::string& word) {
   std::vector<std::string> candidates, targets;  // what each candidate suggests
+  // Names before aliases: on a tie the closest match is the first, and a key's own name
+  // ("hidden" of the toy) must beat another kind's alias of it ("hidden" for the DiT's width).
   for (const auto& spec : specs) {
     candidates.push_back(spec.name);
     targets.push_back(spec.name);
+  }
+  for (const auto& spec : specs)
     for (const auto& alias : spec.aliases) {
       candidates.push_back(alias);
       targets.push_back(spec.name);
     }
-  }
   const std::string best = closest_match(word, candidates);
   for (std::size_t i = 0; i < candidates.size() && !best.empty(); ++i)
     if (candidates[i] == best) return " (did you mean '" + targets[i] + "'?)";
