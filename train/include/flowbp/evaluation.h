@@ -1,6 +1,7 @@
 // Periodic evaluation: eval.steps-step sampling of the held-out conditions from
 // FIXED noise (eval.noise_seed), so every row of /eval, the base model's
-// reference row included, scores the same draws.
+// reference row included, scores the same draws; guided by eval.guidance, on the
+// run's time shift for eval.steps steps.
 #pragma once
 #include <ATen/ATen.h>
 
