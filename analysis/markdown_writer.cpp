@@ -172,7 +172,8 @@ std::string render_markdown(const Report& report) {
     md << "The gradient-fidelity diagnostic (docs/METHODS.md §8): on a sub-batch of each diagnostic step, the cosine "
           "of the method's gradient to the exact full-backprop gradient and their norm ratio; with plan draws, the "
           "cosine of the draws' mean gradient to the exact one (bias) and the draws' mean pairwise cosine (spread). "
-          "Per run the mean over its diagnostic steps, then mean ± 95% CI over seeds (Student t; n=1 has no "
+          "Per run the mean over its diagnostic steps (of the norm ratio the median: a near-zero exact gradient makes "
+          "a single step's ratio huge), then mean ± 95% CI over seeds (Student t; n=1 has no "
           "interval). Steps: diagnostic steps with a finite cosine (NaN: a zero gradient, every sample of the "
           "sub-batch past the hinge, left out).\n\n";
     const auto cell = [](const Summary& s) {

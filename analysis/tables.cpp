@@ -608,6 +608,21 @@ double run_mean(const RunRecord& run, const std::string& column) {
   return n ? sum / static_cast<double>(n) : NAN;
 }
 
+// The median of those values: the norm ratio's per-run statistic, since a near-zero exact
+// gradient (samples far from every reward bump: inside the hinge, with a vanishing reward
+// gradient) makes a single step's ratio arbitrarily large.
+double run_median(const RunRecord& run, const std::string& column) {
+  auto it = run.steps.find(column);
+  if (it == run.steps.end()) return NAN;
+  std::vector<double> v;
+  for (double x : it->second)
+    if (std::isfinite(x)) v.push_back(x);
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 }  // namespace
 
 std::vector<FidelityRow> build_fidelity_table(const MainTable& table) {
@@ -620,7 +635,7 @@ std::vector<FidelityRow> build_fidelity_table(const MainTable& table) {
       if (!has_fidelity(*run)) continue;
       ++row.runs;
       cos.push_back(run_mean(*run, "fidelity_cos"));
-      ratio.push_back(run_mean(*run, "fidelity_norm_ratio"));
+      ratio.push_back(run_median(*run, "fidelity_norm_ratio"));
       bias.push_back(run_mean(*run, "fidelity_bias_cos"));
       spread.push_back(run_mean(*run, "fidelity_spread_cos"));
       const auto& c = run->steps.at("fidelity_cos");

@@ -117,7 +117,8 @@ std::vector<AblationTable> build_ablations(const MainTable& table, const std::op
 
 // The gradient-fidelity table (docs/METHODS.md §8): per main-table row, over its runs that
 // ran the diagnostic (/config diagnostics.exact_grad_every > 0), each run's mean over its
-// diagnostic steps of the finite values of a fidelity_* column, then mean ± 95% CI over
+// diagnostic steps of the finite values of a fidelity_* column (the norm ratio's median:
+// one step with a near-zero exact gradient makes its ratio huge), then mean ± 95% CI over
 // those runs. A diagnostic step whose value is NaN (a zero gradient: every sample past the
 // hinge) is left out of its run's mean and counted; a run without any finite value gives
 // NaN, so the row's mean is NaN rather than a silently smaller sample.

@@ -156,9 +156,16 @@ def run_mean(values):
     return float(v.mean()) if len(v) else float("nan")
 
 
+def run_median(values):
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    return float(np.median(v)) if len(v) else float("nan")
+
+
 def check_fidelity(path, logs):
     """The fidelity table from the logs themselves (h5py): per run the mean of the finite
-    values of each fidelity_* column, then mean and Student-t 95% half-width over seeds."""
+    values of each fidelity_* column (the norm ratio's median), then mean and Student-t 95%
+    half-width over seeds."""
     import glob
     import h5py
     runs = {}
@@ -184,7 +191,7 @@ def check_fidelity(path, logs):
         close(f"fidelity {method} n", float(row["n"]), float(len(cols)))
         for column, prefix in [("fidelity_cos", "cos"), ("fidelity_norm_ratio", "norm_ratio"),
                                ("fidelity_bias_cos", "bias_cos"), ("fidelity_spread_cos", "spread_cos")]:
-            per_run = [run_mean(c[column]) for c in cols]
+            per_run = [(run_median if prefix == "norm_ratio" else run_mean)(c[column]) for c in cols]
             n, mean, sd, half = summary(per_run)
             close(f"fidelity {method} {prefix}_mean", float(row[prefix + "_mean"]), float(mean))
             close(f"fidelity {method} {prefix}_ci95_half", float(row[prefix + "_ci95_half"]), float(half))

@@ -3,6 +3,8 @@
 // against it has cosine 1; bias and spread are cosines, deterministic, and the draws do
 // not move the caller's index stream. In a run, the diagnostic changes no training number.
 #include <cmath>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
@@ -79,6 +81,22 @@ FidelityInput input_for(const TinyModel& m, const Schedule& schedule, const Meth
   in.plan_draws = draws;
   in.parameters = m.params();
   return in;
+}
+
+// A run that also writes its final weights as text to RUN_DIR.weights.txt.
+TrainResult train_dumping(const Experiment& exp, const std::string& run_dir) {
+  TrainOptions opt;
+  opt.run_dir = run_dir;
+  opt.run_name = "test";
+  opt.quiet = true;
+  opt.cache_dir = cache_dir();
+  opt.dump_weights = run_dir + ".weights.txt";
+  return train_run(exp, plugins().get(exp.method), opt);
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 SettingValues method_params(const Method& method, int steps) {
@@ -203,10 +221,14 @@ TEST_CASE("the diagnostic changes no training number, and logs where it ran") {
     for (const char* s : {"diagnostics.exact_grad_every=2", "diagnostics.exact_grad_batch=4", "diagnostics.plan_draws=3"})
       on.push_back(s);
     const std::string a = root + "/" + c.method + "-off", b = root + "/" + c.method + "-on";
-    REQUIRE(train(experiment(c.method, off), a).outcome == RunOutcome::Done);
-    REQUIRE(train(experiment(c.method, on), b).outcome == RunOutcome::Done);
+    REQUIRE(train_dumping(experiment(c.method, off), a).outcome == RunOutcome::Done);
+    REQUIRE(train_dumping(experiment(c.method, on), b).outcome == RunOutcome::Done);
     CHECK(table_difference(a + "/log.h5", b + "/log.h5", "steps", /*ignore_fidelity=*/true) == "");
     CHECK(table_difference(a + "/log.h5", b + "/log.h5", "eval") == "");
+    // The final weights, bit for bit (9 significant digits round-trip a float32).
+    const std::string weights_off = slurp(a + ".weights.txt"), weights_on = slurp(b + ".weights.txt");
+    CHECK_FALSE(weights_off.empty());
+    CHECK(weights_off == weights_on);
 
     const auto cos = column(b + "/log.h5", "steps", "fidelity_cos");
     const auto bias = column(b + "/log.h5", "steps", "fidelity_bias_cos");
