@@ -82,6 +82,22 @@ std::vector<std::string> write_csv_tables(const Report& report, const std::strin
     csv.close();
     written.push_back(dir + "/ablation.csv");
   }
+  if (!report.fidelity.empty()) {
+    CsvFile csv(dir + "/fidelity.csv");
+    csv.row({"label", "method", "setting", "n", "cos_mean", "cos_std", "cos_ci95_half", "norm_ratio_mean",
+             "norm_ratio_std", "norm_ratio_ci95_half", "bias_cos_mean", "bias_cos_ci95_half", "spread_cos_mean",
+             "spread_cos_ci95_half", "diagnostic_steps", "nan_steps", "backbone"});
+    for (const FidelityRow& f : report.fidelity) {
+      const Group& g = t.rows[f.row];
+      csv.row({g.label(), g.method, setting_text(g.setting), count(f.runs), fmt_exact(f.cos.mean),
+               fmt_exact(f.cos.stddev), fmt_exact(f.cos.ci95_half), fmt_exact(f.norm_ratio.mean),
+               fmt_exact(f.norm_ratio.stddev), fmt_exact(f.norm_ratio.ci95_half), fmt_exact(f.bias_cos.mean),
+               fmt_exact(f.bias_cos.ci95_half), fmt_exact(f.spread_cos.mean), fmt_exact(f.spread_cos.ci95_half),
+               count(f.steps), count(f.nan_steps), t.backbones.size() > 1 ? t.backbones[g.backbone].label() : ""});
+    }
+    csv.close();
+    written.push_back(dir + "/fidelity.csv");
+  }
   {
     CsvFile csv(dir + "/status.csv");
     csv.row({"path", "method", "seed", "state", "steps_done", "steps_total", "failed_step", "reason", "problem"});

@@ -38,7 +38,7 @@ void clip_at_zero(Curve& c) {
 // `defined_only` leaves out the steps where no seed has a value, so a column that is
 // defined on some steps only (r_s) draws as one line through those steps.
 Curve step_curve(const Group& g, const std::string& column, bool eval_table, std::vector<std::string>& notes,
-                 bool defined_only = false) {
+                 bool defined_only = false, bool clip_nonnegative = true) {
   std::map<double, std::vector<double>> at_step;
   bool nonnegative = true;
   for (const RunRecord* run : g.runs) {
@@ -73,7 +73,7 @@ Curve step_curve(const Group& g, const std::string& column, bool eval_table, std
     c.lo.push_back(mean - sd);
     c.hi.push_back(mean + sd);
   }
-  if (nonnegative) clip_at_zero(c);
+  if (nonnegative && clip_nonnegative) clip_at_zero(c);
   return c;
 }
 
@@ -530,6 +530,33 @@ void memory_time(FigureWriter& w, std::vector<std::string>& notes) {
 
 }  // namespace
 
+// The gradient-fidelity diagnostic: each row's cosine to the exact gradient against step,
+// over the runs that ran it, at the diagnostic steps only; mean ± std over seeds, the band
+// clipped to [−1, 1] (a cosine's range), points on the line since the steps are sparse.
+void fidelity_cos(FigureWriter& w) {
+  std::vector<Curve> curves;
+  std::vector<std::string> unused;  // every run here has the column
+  for (const FidelityRow& f : w.report().fidelity) {
+    Group g = w.report().table.rows[f.row];
+    g.runs.erase(std::remove_if(g.runs.begin(), g.runs.end(), [](const RunRecord* r) { return !has_fidelity(*r); }),
+                 g.runs.end());
+    Curve c = step_curve(g, "fidelity_cos", false, unused, /*defined_only=*/true, /*clip_nonnegative=*/false);
+    for (double& v : c.lo) v = std::max(v, -1.0);
+    for (double& v : c.hi) v = std::min(v, 1.0);
+    if (!c.empty() && !c.all_nan()) curves.push_back(std::move(c));
+  }
+  if (curves.empty()) return;
+  int width = 0;
+  const std::string key = FigureWriter::key_right(titles_of(curves), width);
+  w.render("fidelity_cos",
+           "set title " +
+               gnuplot_quote("Gradient fidelity: cosine to the exact gradient (mean ± std over seeds)" +
+                             scope(w.report())) +
+               "\nset xlabel 'step'\nset ylabel 'fidelity_cos'\nset yrange [-1:1.05]\n" + key +
+               w.band_plot("fidelity_cos", curves, 0, "", {}, /*points=*/true),
+           width);
+}
+
 void write_figures(Report& report, const std::string& figures_dir) {
   if (report.table.rows.empty()) return;
   FigureWriter w(report, figures_dir);
@@ -540,6 +567,7 @@ void write_figures(Report& report, const std::string& figures_dir) {
   eval_metric(w, report.metric, notes);
   sweeps(w, report.metric);
   memory_time(w, notes);
+  fidelity_cos(w);
   // The same missing column is met by several figures; say it once.
   std::sort(notes.begin(), notes.end());
   notes.erase(std::unique(notes.begin(), notes.end()), notes.end());

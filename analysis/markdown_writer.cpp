@@ -167,6 +167,29 @@ std::string render_markdown(const Report& report) {
     md << "\n";
   }
 
+  if (!report.fidelity.empty()) {
+    md << "## Gradient fidelity\n\n";
+    md << "The gradient-fidelity diagnostic (docs/METHODS.md §8): on a sub-batch of each diagnostic step, the cosine "
+          "of the method's gradient to the exact full-backprop gradient and their norm ratio; with plan draws, the "
+          "cosine of the draws' mean gradient to the exact one (bias) and the draws' mean pairwise cosine (spread). "
+          "Per run the mean over its diagnostic steps (of the norm ratio the median: a near-zero exact gradient makes "
+          "a single step's ratio huge), then mean ± 95% CI over seeds (Student t; n=1 has no "
+          "interval). Steps: diagnostic steps with a finite cosine (NaN: a zero gradient, every sample of the "
+          "sub-batch past the hinge, left out).\n\n";
+    const auto cell = [](const Summary& s) {
+      if (s.n == 0 || std::isnan(s.mean)) return std::string("—");
+      return fmt_num(s.mean) + (s.n >= 2 ? " ± " + fmt_num(s.ci95_half) : " (n=1, no CI)");
+    };
+    md << row({t.single_method.empty() ? "method" : t.single_method, "n", "cos to exact", "norm ratio", "bias cos",
+               "spread cos", "steps"})
+       << rule(7);
+    for (const FidelityRow& f : report.fidelity)
+      md << row({t.rows[f.row].label(), std::to_string(f.runs), cell(f.cos), cell(f.norm_ratio), cell(f.bias_cos),
+                 cell(f.spread_cos),
+                 std::to_string(f.steps) + (f.nan_steps ? " (+" + std::to_string(f.nan_steps) + " NaN)" : "")});
+    md << "\n";
+  }
+
   md << "## Run status\n\n";
   md << row({"file", "method", "seed", "state", "detail"}) << rule(5);
   for (const auto& r : report.runs)

@@ -61,7 +61,7 @@ void check_options(const ReportOptions& o, const Report& report, const std::vect
 // The files a report writes, or removes as stale, in its --out.
 std::vector<fs::path> report_files(const std::string& out_dir) {
   std::vector<fs::path> files = {fs::path(out_dir) / "report.md"};
-  for (const char* name : {"main.csv", "ablation.csv", "status.csv"}) files.push_back(fs::path(out_dir) / "tables" / name);
+  for (const char* name : {"main.csv", "ablation.csv", "fidelity.csv", "status.csv"}) files.push_back(fs::path(out_dir) / "tables" / name);
   std::error_code ec;
   for (const auto& dir : {fs::path(out_dir) / "figures", fs::path(out_dir) / "figures" / "data"}) {
     if (!fs::is_directory(dir, ec)) continue;
@@ -173,6 +173,7 @@ Report make_report(const ReportOptions& o) {
     if (!varies) report.notes.push_back("--by " + *o.by + ": the key does not vary within any method; no ablation table");
   }
   report.ablations = build_ablations(report.table, o.by, o.baseline, report.notes);
+  report.fidelity = build_fidelity_table(report.table);
   if (o.metric) report.metric = *o.metric;
   else if (!report.table.metrics.empty()) report.metric = report.table.metrics.front().name;  // reward when present
 

@@ -41,6 +41,7 @@ struct Report {
   std::vector<RunRecord> runs;  // every file found, in path order
   MainTable table;
   std::vector<AblationTable> ablations;
+  std::vector<FidelityRow> fidelity;  // rows whose runs ran the gradient-fidelity diagnostic
   std::string metric;
   std::vector<std::string> notes;
   std::vector<std::string> figures;  // paths of the PNGs written

@@ -586,4 +586,73 @@ std::vector<AblationTable> build_ablations(const MainTable& table, const std::op
   return out;
 }
 
+bool has_fidelity(const RunRecord& run) {
+  auto it = run.config.find("diagnostics.exact_grad_every");
+  return it != run.config.end() && it->second.numeric() && it->second.number() > 0 &&
+         run.steps.count("fidelity_cos") && run.steps.count("step");
+}
+
+namespace {
+
+// The mean of a column's finite values over a run's diagnostic steps; NaN when none.
+double run_mean(const RunRecord& run, const std::string& column) {
+  auto it = run.steps.find(column);
+  if (it == run.steps.end()) return NAN;
+  double sum = 0;
+  std::size_t n = 0;
+  for (double v : it->second)
+    if (std::isfinite(v)) {
+      sum += v;
+      ++n;
+    }
+  return n ? sum / static_cast<double>(n) : NAN;
+}
+
+// The median of those values: the norm ratio's per-run statistic, since a near-zero exact
+// gradient (samples far from every reward bump: inside the hinge, with a vanishing reward
+// gradient) makes a single step's ratio arbitrarily large.
+double run_median(const RunRecord& run, const std::string& column) {
+  auto it = run.steps.find(column);
+  if (it == run.steps.end()) return NAN;
+  std::vector<double> v;
+  for (double x : it->second)
+    if (std::isfinite(x)) v.push_back(x);
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+}  // namespace
+
+std::vector<FidelityRow> build_fidelity_table(const MainTable& table) {
+  std::vector<FidelityRow> out;
+  for (std::size_t r = 0; r < table.rows.size(); ++r) {
+    FidelityRow row;
+    row.row = r;
+    std::vector<double> cos, ratio, bias, spread;
+    for (const RunRecord* run : table.rows[r].runs) {
+      if (!has_fidelity(*run)) continue;
+      ++row.runs;
+      cos.push_back(run_mean(*run, "fidelity_cos"));
+      ratio.push_back(run_median(*run, "fidelity_norm_ratio"));
+      bias.push_back(run_mean(*run, "fidelity_bias_cos"));
+      spread.push_back(run_mean(*run, "fidelity_spread_cos"));
+      const auto& c = run->steps.at("fidelity_cos");
+      auto t = run->steps.find("time_fidelity");
+      for (std::size_t i = 0; i < c.size(); ++i) {
+        if (std::isfinite(c[i])) ++row.steps;
+        else if (t != run->steps.end() && i < t->second.size() && std::isfinite(t->second[i])) ++row.nan_steps;
+      }
+    }
+    if (!row.runs) continue;
+    row.cos = summarize(cos);
+    row.norm_ratio = summarize(ratio);
+    row.bias_cos = summarize(bias);
+    row.spread_cos = summarize(spread);
+    out.push_back(row);
+  }
+  return out;
+}
+
 }  // namespace flowbp::analysis

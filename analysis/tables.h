@@ -115,4 +115,25 @@ std::vector<AblationTable> build_ablations(const MainTable& table, const std::op
                                            const std::optional<std::string>& baseline,
                                            std::vector<std::string>& notes);
 
+// The gradient-fidelity table (docs/METHODS.md §8): per main-table row, over its runs that
+// ran the diagnostic (/config diagnostics.exact_grad_every > 0), each run's mean over its
+// diagnostic steps of the finite values of a fidelity_* column (the norm ratio's median:
+// one step with a near-zero exact gradient makes its ratio huge), then mean ± 95% CI over
+// those runs. A diagnostic step whose value is NaN (a zero gradient: every sample past the
+// hinge) is left out of its run's mean and counted; a run without any finite value gives
+// NaN, so the row's mean is NaN rather than a silently smaller sample.
+struct FidelityRow {
+  std::size_t row = 0;  // MainTable row
+  std::size_t runs = 0; // the row's runs with the diagnostic
+  Summary cos, norm_ratio, bias_cos, spread_cos;
+  std::size_t steps = 0;      // diagnostic steps with a finite cosine, over those runs
+  std::size_t nan_steps = 0;  // diagnostic steps (time_fidelity finite) whose cosine is NaN
+};
+
+// True when the run ran the diagnostic.
+bool has_fidelity(const RunRecord& run);
+
+// Rows of the main table with at least one such run, in its order.
+std::vector<FidelityRow> build_fidelity_table(const MainTable& table);
+
 }  // namespace flowbp::analysis

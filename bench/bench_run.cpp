@@ -69,7 +69,8 @@ BenchRun::BenchRun(const Registry& registry, const BenchSettings& settings, cons
                    bool reuse_rollout, std::shared_ptr<const LoadedModels> models)
     : experiment_(bench_experiment(registry, settings, method, steps)),
       timed_(registry.get(experiment_.method)),
-      schedule_(Schedule::make(static_cast<int>(experiment_.sampling.steps), experiment_.sampling.shift)),
+      schedule_(Schedule::make(static_cast<int>(experiment_.sampling.steps),
+                               experiment_.sampling.shift_for(experiment_.sampling.steps))),
       compute_(compute_of(experiment_)),
       models_(std::move(models)),
       conditions_(training_conditions(experiment_)),

@@ -43,6 +43,10 @@ class TorchScriptKind final : public BackboneKind {
         throw SettingError("sampling.guidance", "sampling.guidance: guidance " + format_value(context.guidance) +
                                                     " needs an unconditional branch: set backbone.null_condition "
                                                     "to the model's null id");
+      if (context.eval_guidance != 1.0 && null < 0)
+        throw SettingError("eval.guidance", "eval.guidance: guidance " + format_value(context.eval_guidance) +
+                                                " needs an unconditional branch: set backbone.null_condition "
+                                                "to the model's null id");
     };
     return k;
   }

@@ -385,6 +385,15 @@ SamplingConfig sampling_of(const SettingValues& v) {
   s.steps = v.get_int("steps");
   s.shift = v.get_real("shift");
   s.guidance = v.get_real("guidance");
+  s.cfg_attached = v.get_string("cfg_negative") == "attached";
+  s.cfg_grad_compensation = v.get_bool("cfg_grad_compensation");
+  s.time_shift.mode = v.get_string("shift_mode");
+  s.time_shift.shift = s.shift;
+  s.time_shift.base_shift = v.get_real("base_shift");
+  s.time_shift.max_shift = v.get_real("max_shift");
+  s.time_shift.base_seq_len = v.get_int("base_seq_len");
+  s.time_shift.max_seq_len = v.get_int("max_seq_len");
+  s.time_shift.image_seq_len = v.get_int("image_seq_len");
   return s;
 }
 
@@ -396,6 +405,11 @@ TrainConfig train_of(const SettingValues& v) {
   t.weight_decay = v.get_real("weight_decay");
   t.max_grad_norm = v.get_real("max_grad_norm");
   t.ema_decay = v.get_real("ema_decay");
+  t.lr_schedule = v.get_string("lr_schedule");
+  t.warmup_steps = v.get_int("warmup_steps");
+  t.lr_min_ratio = v.get_real("lr_min_ratio");
+  t.grad_accumulation = v.get_int("grad_accumulation");
+  t.ema = v.get_string("ema");
   t.seed = v.get_int("seed");
   t.eval_every = v.get_int("eval_every");
   t.checkpoint_every = v.get_int("checkpoint_every");
@@ -413,7 +427,68 @@ EvalConfig eval_of(const SettingValues& v) {
   e.samples_per_condition = v.get_int("samples_per_condition");
   e.held_out_conditions = v.get_int_list("held_out_conditions");
   e.noise_seed = v.get_int("noise_seed");
+  e.guidance = v.get_real("guidance");
   return e;
+}
+
+DiagnosticsConfig diagnostics_of(const SettingValues& v) {
+  DiagnosticsConfig d;
+  d.exact_grad_every = v.get_int("exact_grad_every");
+  d.exact_grad_batch = v.get_int("exact_grad_batch");
+  d.plan_draws = v.get_int("plan_draws");
+  return d;
+}
+
+// eval.guidance = -1 (its default) is sampling.guidance; the resolved configuration
+// holds the value, so a run's config.toml says what evaluation used.
+void resolve_eval_guidance(const Entries& entries, Experiment& e, SettingValues& eval) {
+  const double given = e.eval.guidance;
+  if (given < 0 && given != -1.0)
+    throw error_at(where_of(entries, "eval", "guidance"), "eval.guidance",
+                   format_value(given) + " is out of range: expected a real in [0, 1000], or -1 for sampling.guidance");
+  if (given == -1.0) e.eval.guidance = e.sampling.guidance;
+  eval.set("guidance", e.eval.guidance);
+}
+
+// The shift's keys against each other; the image's token count from the backbone kind
+// when sampling.image_seq_len is 0 and a dynamic mode needs it.
+void resolve_time_shift(const Entries& entries, Experiment& e, SettingValues& sampling, const KindInfo& backbone_kind) {
+  TimeShift& ts = e.sampling.time_shift;
+  if (ts.is_static()) return;
+  const std::string mode = "sampling.shift_mode = \"" + ts.mode + "\"";
+  if (given_at(entries, "sampling", "shift") && e.sampling.shift != 1.0)
+    throw error_at(where_of(entries, "sampling", "shift"), "sampling.shift",
+                   format_value(e.sampling.shift) + " and " + mode +
+                       " both set the schedule's shift; with a dynamic mode mu comes from sampling.image_seq_len "
+                       "(leave sampling.shift at 1, or set shift_mode = \"static\")");
+  if (ts.mode == "dynamic" && ts.base_seq_len == ts.max_seq_len)
+    throw error_at(where_of(entries, "sampling", "max_seq_len"), "sampling.max_seq_len",
+                   std::to_string(ts.max_seq_len) + " equals sampling.base_seq_len: the dynamic shift's line needs two "
+                   "different sequence lengths");
+  if (ts.image_seq_len == 0) {
+    if (!backbone_kind.image_seq_len)
+      throw error_at(where_of(entries, "sampling", "shift_mode"), "sampling.image_seq_len",
+                     mode + " needs the image's token count: backbone.kind = \"" + backbone_kind.name +
+                         "\" reports none, so set sampling.image_seq_len (1024 is a 512×512 image in FLUX's "
+                         "16-pixel tokens)");
+    ts.image_seq_len = backbone_kind.image_seq_len(e.backbone.settings);
+    sampling.set("image_seq_len", ts.image_seq_len);
+  }
+}
+
+void check_diagnostics(const Entries& entries, const Experiment& e) {
+  const DiagnosticsConfig& d = e.diagnostics;
+  if (!d.on()) {
+    if (d.plan_draws > 1)
+      throw error_at(where_of(entries, "diagnostics", "plan_draws"), "diagnostics.plan_draws",
+                     std::to_string(d.plan_draws) + " plans are drawn on diagnostic steps only: set "
+                     "diagnostics.exact_grad_every > 0 too");
+    return;
+  }
+  if (d.exact_grad_batch > e.train.batch)
+    throw error_at(where_of(entries, "diagnostics", "exact_grad_batch"), "diagnostics.exact_grad_batch",
+                   std::to_string(d.exact_grad_batch) + " must be <= train.batch = " + std::to_string(e.train.batch) +
+                       " (the sub-batch is the first samples of the step's batch)");
 }
 
 Experiment build(const std::string& toml_text, const std::string& source_name,
@@ -431,7 +506,7 @@ Experiment build(const std::string& toml_text, const std::string& source_name,
   Experiment e;
   e.source_path = source_name;
   std::map<std::string, SettingValues> fixed;
-  for (const char* section : {"sampling", "train", "eval"}) {
+  for (const char* section : {"sampling", "train", "eval", "diagnostics"}) {
     const auto specs = section_keys(section);
     fixed[section] = resolve_section(entries, section, specs,
                                      [&](const std::string& name) { return unknown_fixed_key(specs, name); });
@@ -439,7 +514,10 @@ Experiment build(const std::string& toml_text, const std::string& source_name,
   e.sampling = sampling_of(fixed["sampling"]);
   e.train = train_of(fixed["train"]);
   e.eval = eval_of(fixed["eval"]);
-  const KindCheckContext context{e.sampling.guidance};
+  e.diagnostics = diagnostics_of(fixed["diagnostics"]);
+  resolve_eval_guidance(entries, e, fixed["eval"]);
+  check_diagnostics(entries, e);
+  const KindCheckContext context{e.sampling.guidance, e.eval.guidance};
 
   // [backbone]: the kind first, then its own settings beside the common keys.
   const auto backbone_common = section_keys("backbone");
@@ -454,6 +532,7 @@ Experiment build(const std::string& toml_text, const std::string& source_name,
   for (const auto& spec : backbone_kind.settings) e.backbone.settings.set(spec.name, backbone_all.all().at(spec.name));
   run_kind_check(entries, backbone_kind, e.backbone.settings, context);
   e.backbone.conditions = backbone_kind.conditions ? backbone_kind.conditions(e.backbone.settings) : 1;
+  resolve_time_shift(entries, e, fixed["sampling"], backbone_kind);
 
   // [reward]: its kind defaults to what the backbone kind suggests, and must score that backbone.
   const auto reward_common = section_keys("reward");
@@ -491,7 +570,8 @@ Experiment build(const std::string& toml_text, const std::string& source_name,
   e.method = given.name;
   e.method_preset = given.preset;
   if (catalog.methods()) {
-    e.method_params = resolve_method(entries, given, *catalog.methods(), e.sampling.steps, e.sampling.shift);
+    e.method_params =
+        resolve_method(entries, given, *catalog.methods(), e.sampling.steps, e.sampling.shift_for(e.sampling.steps));
   } else {
     e.method_checked = false;
     for (const auto& [k, v] : given.settings) e.method_params.set(k, v);

@@ -5,6 +5,8 @@ scipy (not the C++ code), and compares them with the CSV that `flowbp report` wr
     check_report.py REPORT_ROOT          (REPORT_ROOT/main and REPORT_ROOT/ablation)
     check_report.py --delta REPORT_DIR   (a report of make_logs.py's delta/: the CI of every
                                           ablation delta, paired by seed or Welch)
+    check_report.py --fidelity REPORT_DIR LOG_DIR   (the gradient-fidelity table, recomputed
+                                          from the logs under LOG_DIR with h5py)
 """
 import math
 import os
@@ -147,6 +149,66 @@ def check_delta(path):
                 failures.append(f"delta K={k}/{metric}: gain_ci {row['gain_ci']!r}, want {kind!r}")
             close(f"delta K={k}/{metric} gain_ci95_half", float(row["gain_ci95_half"]), half)
 
+
+def run_mean(values):
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    return float(v.mean()) if len(v) else float("nan")
+
+
+def run_median(values):
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    return float(np.median(v)) if len(v) else float("nan")
+
+
+def check_fidelity(path, logs):
+    """The fidelity table from the logs themselves (h5py): per run the mean of the finite
+    values of each fidelity_* column (the norm ratio's median), then mean and Student-t 95%
+    half-width over seeds."""
+    import glob
+    import h5py
+    runs = {}
+    for log in sorted(glob.glob(os.path.join(logs, "**", "log.h5"), recursive=True)):
+        with h5py.File(log, "r") as f:
+            config = dict(f["config"].attrs)
+            if config.get("diagnostics.exact_grad_every", 0) <= 0:
+                continue
+            method = f.attrs["method"]
+            method = method.decode() if isinstance(method, bytes) else method
+            n = int(f["status"].attrs["steps_done"])
+            cols = {k: f["steps"][k][:n] for k in f["steps"]}
+        runs.setdefault(method, []).append(cols)
+    df = pd.read_csv(path)
+    if sorted(df["label"]) != sorted(runs):
+        failures.append(f"fidelity.csv labels {sorted(df['label'])}, want {sorted(runs)}")
+    for method, cols in runs.items():
+        row = df[df["label"] == method]
+        if len(row) != 1:
+            failures.append(f"fidelity.csv: {len(row)} rows for {method}")
+            continue
+        row = row.iloc[0]
+        close(f"fidelity {method} n", float(row["n"]), float(len(cols)))
+        for column, prefix in [("fidelity_cos", "cos"), ("fidelity_norm_ratio", "norm_ratio"),
+                               ("fidelity_bias_cos", "bias_cos"), ("fidelity_spread_cos", "spread_cos")]:
+            per_run = [(run_median if prefix == "norm_ratio" else run_mean)(c[column]) for c in cols]
+            n, mean, sd, half = summary(per_run)
+            close(f"fidelity {method} {prefix}_mean", float(row[prefix + "_mean"]), float(mean))
+            close(f"fidelity {method} {prefix}_ci95_half", float(row[prefix + "_ci95_half"]), float(half))
+            if prefix in ("cos", "norm_ratio"):
+                close(f"fidelity {method} {prefix}_std", float(row[prefix + "_std"]), float(sd))
+        steps = sum(int(np.isfinite(c["fidelity_cos"]).sum()) for c in cols)
+        nan_steps = sum(int((~np.isfinite(c["fidelity_cos"]) & np.isfinite(c["time_fidelity"])).sum()) for c in cols)
+        close(f"fidelity {method} diagnostic_steps", float(row["diagnostic_steps"]), float(steps))
+        close(f"fidelity {method} nan_steps", float(row["nan_steps"]), float(nan_steps))
+
+
+if sys.argv[1] == "--fidelity":
+    check_fidelity(os.path.join(sys.argv[2], "tables", "fidelity.csv"), sys.argv[3])
+    for f in failures:
+        print("MISMATCH", f)
+    print(f"check_report --fidelity: {len(failures)} mismatches")
+    sys.exit(1 if failures else 0)
 
 if sys.argv[1] == "--delta":
     check_delta(os.path.join(sys.argv[2], "tables", "ablation.csv"))

@@ -14,6 +14,10 @@ OUT_DIR/lagrange  flowbp-lagrange as sweeps/lagrange.toml lists its variants (ev
                   r_s undefined (NaN) for P = 1 and on odd steps, a wide r_0 spread
 OUT_DIR/delta     drtune with method.K in {2, 4, 16} on seeds {0, 1, 2} (paired with K = 2),
                   K = 8 on seeds {3, 4, 5} (Welch), K = 32 on seed 0 only (no interval)
+OUT_DIR/fidelity  the gradient-fidelity diagnostic every 10 steps: flowbp-lagrange (plan draws:
+                  bias and spread; one diagnostic step of seed 1 with a zero gradient, NaN) and
+                  refl (no draws) on 3 seeds, full-bp on 1 seed (cosine 1), and draft-lv logs
+                  written before the diagnostic existed (no columns, no key)
 The eval values are given by the functions below; check_report.py recomputes the
 expected tables from them independently of the C++ code.
 """
@@ -67,7 +71,8 @@ def final_eval(method, seed, knob=None):
 
 def write_log(path, method, seed, config, *, state="done", steps_done=STEPS, reason="", failed_step=-1,
               schema_version=1, fixed_strings=False, knob=None, drop_eval=(), r0_nan=False, peak_bytes=1 << 20,
-              base_shift=0.0, backbone_cache_key=None, zero_grad_every=0, rs_nan_odd=False, r0_spread=0.0):
+              base_shift=0.0, backbone_cache_key=None, zero_grad_every=0, rs_nan_odd=False, r0_spread=0.0,
+              fidelity=None):
     """base_shift: added to every base-model metric (another backbone's base model);
     zero_grad_every: every k-th step has grad_norm_pre_clip = 0 (every sample cleared the hinge);
     rs_nan_odd: r_s is NaN on odd steps (no interior connector drawn that step);
@@ -130,6 +135,8 @@ def write_log(path, method, seed, config, *, state="done", steps_done=STEPS, rea
             "time_logging": np.full(n, 0.0001), "time_step": np.full(n, 0.0066 + peak_bytes / 1e9),
             "lr": np.full(n, 1e-3),
         }
+        if fidelity is not None:
+            cols.update(fidelity_columns(method, seed, step, fidelity))
         g = f.create_group("steps")
         for k, v in cols.items():
             g.create_dataset(k, data=v, maxshape=(None,), chunks=True)
@@ -149,6 +156,31 @@ def write_log(path, method, seed, config, *, state="done", steps_done=STEPS, rea
             d = ev.create_dataset(m, data=np.array(values[:len(evals)], dtype=np.float64), maxshape=(None,), chunks=True)
             if m in LOWER_IS_BETTER:
                 d.attrs["lower_is_better"] = np.int64(1)
+
+
+FIDELITY_EVERY = 10
+FIDELITY_LEVEL = {"flowbp-lagrange": 0.6, "refl": 0.3, "full-bp": 1.0}
+
+
+def fidelity_columns(method, seed, step, draws):
+    """The fidelity_* columns of a run that ran the diagnostic every FIDELITY_EVERY steps
+    (steps 1, 11, 21, ...): NaN elsewhere; bias and spread only with plan draws."""
+    n = len(step)
+    on = (step - 1) % FIDELITY_EVERY == 0
+    level = FIDELITY_LEVEL[method]
+    wobble = 0.0 if method == "full-bp" else 0.1 * np.sin(step + 3.0 * seed)
+    cos = np.where(on, level + wobble, np.nan)
+    ratio = np.where(on, (1.0 if method == "full-bp" else 0.5 + 0.1 * seed) + 0.0 * step, np.nan)
+    bias = np.where(on & (draws > 1), np.minimum(1.0, level + 0.2 + 0.02 * seed), np.nan)
+    spread = np.where(on & (draws > 1), 0.4 + 0.05 * np.cos(step * 1.0 + seed), np.nan)
+    seconds = np.where(on, 0.02, np.nan)
+    peak = np.where(on, 1 << 18, -1).astype(np.int64)
+    if method == "flowbp-lagrange" and seed == 1:  # step 41: every sample past the hinge, a zero gradient
+        cos[40] = ratio[40] = np.nan
+    if method == "refl" and seed == 2:  # step 21: a near-zero exact gradient, a huge ratio (the median ignores it)
+        ratio[20] = 1e9
+    return {"fidelity_cos": cos, "fidelity_norm_ratio": ratio, "fidelity_bias_cos": bias,
+            "fidelity_spread_cos": spread, "time_fidelity": seconds, "fidelity_peak_bytes": peak}
 
 
 def base_config(method, seed, run_dir, **extra):
@@ -233,6 +265,19 @@ def main(out):
             d = os.path.join(out, "delta", f"K{k}-s{seed}")
             write_log(os.path.join(d, "log.h5"), "drtune", seed, base_config("drtune", seed, d, **{"method.K": k}),
                       knob=k, r0_nan=True)
+
+
+    # The gradient-fidelity diagnostic.
+    for method, seeds, draws in [("flowbp-lagrange", [0, 1, 2], 4), ("refl", [0, 1, 2], 0), ("full-bp", [0], 4)]:
+        for seed in seeds:
+            d = os.path.join(out, "fidelity", f"{method}-s{seed}")
+            cfg = base_config(method, seed, d, **{"diagnostics.exact_grad_every": FIDELITY_EVERY,
+                                                  "diagnostics.exact_grad_batch": 8, "diagnostics.plan_draws": draws})
+            write_log(os.path.join(d, "log.h5"), method, seed, cfg,
+                      r0_nan=(method != "flowbp-lagrange"), fidelity=draws)
+    for seed in [0, 1]:  # logs written before the diagnostic: no columns, no key
+        d = os.path.join(out, "fidelity", f"draft-lv-s{seed}")
+        write_log(os.path.join(d, "log.h5"), "draft-lv", seed, base_config("draft-lv", seed, d), r0_nan=True)
 
 
 LAGRANGE_VARIANTS = [(1, {}), (2, {}), (3, {}), (4, {"method.negative_weights": "reduce"}),

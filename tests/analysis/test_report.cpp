@@ -597,3 +597,53 @@ TEST_CASE("Table 4: a 95% CI on each delta, paired by seed when the seeds match,
   // The independent recomputation with scipy, every metric and variant.
   CHECK(run_shell(python() + " " + tests_source_dir() + "/check_report.py --delta " + out) == 0);
 }
+
+TEST_CASE("the gradient-fidelity table and figure, checked against the logs with h5py") {
+  const std::string out = fresh_dir("report-fidelity");
+  const Run r = report({fixture_logs() + "/fidelity", "--out", out});
+  REQUIRE_MESSAGE(r.rc == 0, r.err);
+  // Runs without the diagnostic (draft-lv, logged before it existed) are in Table 2, not here.
+  CHECK(contains(r.out, "## Gradient fidelity"));
+  CHECK(contains(r.out, "| method | n | cos to exact | norm ratio | bias cos | spread cos | steps |"));
+  const auto rows = read_csv(out + "/tables/fidelity.csv");
+  REQUIRE(rows.size() == 3);
+  CHECK(std::none_of(rows.begin(), rows.end(), [](const CsvRow& row) { return row.at("label") == "draft-lv"; }));
+  const CsvRow& full = find_row(rows, {{"label", "full-bp"}});
+  CHECK(std::stod(full.at("cos_mean")) == 1.0);
+  CHECK(full.at("cos_ci95_half") == "nan");  // one seed: no interval
+  CHECK(contains(r.out, "| full-bp | 1 | 1 (n=1, no CI) | 1 (n=1, no CI) |"));
+  const CsvRow& refl = find_row(rows, {{"label", "refl"}});
+  CHECK(refl.at("bias_cos_mean") == "nan");  // no plan draws
+  CHECK(refl.at("diagnostic_steps") == "30");
+  // Per run the norm ratio's median: seed 2's one ratio of 1e9 does not reach the table.
+  CHECK(std::stod(refl.at("norm_ratio_mean")) == doctest::Approx(0.6).epsilon(1e-12));
+  const CsvRow& lagrange = find_row(rows, {{"label", "flowbp-lagrange"}});
+  CHECK(lagrange.at("diagnostic_steps") == "29");
+  CHECK(lagrange.at("nan_steps") == "1");
+  CHECK(contains(r.out, "| 29 (+1 NaN) |"));
+  // The figure: the cosine at the diagnostic steps only, its band within [-1, 1].
+  check_png(out + "/figures/fidelity_cos.png", 1000, 600);
+  const std::string data = slurp(out + "/figures/data/fidelity_cos_0.dat");
+  std::istringstream lines(data);
+  std::string line;
+  int points = 0;
+  while (std::getline(lines, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream v(line);
+    double x, mean, lo, hi;
+    v >> x >> mean >> lo >> hi;
+    CHECK(std::fmod(x - 1, 10) == 0);
+    CHECK(lo >= -1);
+    CHECK(hi <= 1);
+    ++points;
+  }
+  CHECK(points == 10);
+  // Python recomputes every number of the table from the logs.
+  CHECK(run_shell(python() + " " + tests_source_dir() + "/check_report.py --fidelity " + out + " " + fixture_logs() +
+                  "/fidelity") == 0);
+  // A report of runs without the diagnostic has no such table, file or figure.
+  const std::string plain = fresh_dir("report-no-fidelity");
+  const Run p = report({fixture_logs() + "/main", "--out", plain, "--no-figures"});
+  CHECK_FALSE(contains(p.out, "Gradient fidelity"));
+  CHECK_FALSE(fs::exists(plain + "/tables/fidelity.csv"));
+}

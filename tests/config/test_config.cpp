@@ -32,6 +32,8 @@ TEST_CASE("an empty file resolves to every documented default") {
     REQUIRE(v != nullptr);
     if (spec.type == SettingType::IntList) {
       CHECK(std::get<std::string>(*v) == "[0, 1, 2, 3]");  // held_out_conditions: all classes
+    } else if (key.dotted() == "eval.guidance") {
+      CHECK(std::get<double>(*v) == 1.0);  // -1 resolves to sampling.guidance
     } else if (key.dotted() == "reward.kind") {
       CHECK(std::get<std::string>(*v) == "mode-preference");  // the toy's default reward
     } else {

@@ -113,6 +113,27 @@ TEST_CASE("guidance detaches the unconditional branch") {
   CHECK(torch::autograd::grad({y.sum()}, {a})[0].item<double>() == doctest::Approx(4.5));
 }
 
+TEST_CASE("guidance with the unconditional branch attached differentiates both branches") {
+  at::Tensor a = at::tensor({2.0}, at::kDouble).set_requires_grad(true);
+  auto cond = [&](const at::Tensor& x, double) { return x * a; };
+  auto uncond = [&](const at::Tensor& x, double) { return x * a * a; };
+  const at::Tensor x = at::tensor({1.5}, at::kDouble).set_requires_grad(true);
+  // The same value either way: −3.
+  const at::Tensor detached = guided_velocity(cond, uncond, 3.0, true)(x, 0.5);
+  const at::Tensor attached = guided_velocity(cond, uncond, 3.0, false)(x, 0.5);
+  CHECK(attached.item<double>() == detached.item<double>());
+  // d/da = (1 − g)·2xa + g·x = −12 + 4.5, and through the input: (1 − g)·a² + g·a = −8 + 6.
+  const auto ga = torch::autograd::grad({attached.sum()}, {a, x});
+  CHECK(ga[0].item<double>() == doctest::Approx(-7.5));
+  CHECK(ga[1].item<double>() == doctest::Approx(-2.0));
+  // Detached: only v_c's gradients, g·x and g·a.
+  const auto gd = torch::autograd::grad({detached.sum()}, {a, x});
+  CHECK(gd[0].item<double>() == doctest::Approx(4.5));
+  CHECK(gd[1].item<double>() == doctest::Approx(6.0));
+  // g = 1 never calls the unconditional branch.
+  CHECK(guided_velocity(cond, nullptr, 1.0, false)(x, 0.5).item<double>() == doctest::Approx(3.0));
+}
+
 TEST_CASE("hinge loss, trajectory weights and the rescale factor follow §2–3") {
   Plan plan;
   plan.trajectory_weighting = true;

@@ -8,6 +8,7 @@
 #include "flowbp/plan_builders.h"
 #include "flowbp/quadrature.h"
 #include "flowbp/samplers.h"
+#include "flowbp/time_shift.h"
 #include <doctest.h>
 
 using namespace flowbp;
@@ -23,6 +24,56 @@ TEST_CASE("uniform and shifted schedules run from 1 to 0 monotonically") {
   // The SD3 warp pushes interior times towards noise.
   CHECK(Schedule::make(4, 3.0).t[2] == doctest::Approx(3 * 0.5 / (1 + 2 * 0.5)));
   CHECK_THROWS(Schedule::make(0));
+}
+
+// The authors' N = 25 training schedules at 512×512 (their sigmas[f] = our t_{25−f},
+// /work/notes/authors-facts.md §6: numpy float32, six decimals): SD3.5-M's static shift 3,
+// FLUX.1-dev's dynamic shift (mu = 0.63 from L = 1024 tokens between (256, 0.5) and
+// (4096, 1.15)) and FLUX.2-klein's empirical mu (1.880616 at L = 1024, N = 25).
+TEST_CASE("static, dynamic and empirical shifts reproduce the authors' N = 25 sigma tables") {
+  const double sd35[25] = {1.0,      0.986301, 0.971831, 0.956522, 0.940299, 0.923077, 0.904762, 0.885246, 0.864407,
+                           0.842105, 0.818182, 0.792453, 0.764706, 0.734694, 0.702128, 0.666667, 0.627907, 0.585366,
+                           0.538462, 0.486486, 0.428571, 0.363636, 0.290323, 0.206897, 0.111111};
+  const double flux1[25] = {1.0,      0.978290, 0.955738, 0.932291, 0.907898, 0.882497, 0.856028, 0.828419, 0.799596,
+                            0.769478, 0.737974, 0.704987, 0.670411, 0.634126, 0.596003, 0.555899, 0.513656, 0.469096,
+                            0.422026, 0.372226, 0.319451, 0.263428, 0.203846, 0.140355, 0.072557};
+  const double flux2[25] = {1.0,      0.993686, 0.986913, 0.979629, 0.971773, 0.963276, 0.954056, 0.944016, 0.933042,
+                            0.920998, 0.907718, 0.893002, 0.876604, 0.858219, 0.837461, 0.813839, 0.786718, 0.755256,
+                            0.718322, 0.674352, 0.621124, 0.555369, 0.472075, 0.363147, 0.214596};
+  TimeShift sd3;
+  sd3.shift = 3.0;
+  TimeShift dynamic;
+  dynamic.mode = "dynamic";
+  dynamic.image_seq_len = 1024;  // (512/16)²: FLUX's packed 2×2 patches of an 8× VAE latent
+  TimeShift empirical;
+  empirical.mode = "empirical";
+  empirical.image_seq_len = 1024;
+  CHECK(dynamic.mu(25) == doctest::Approx(0.63).epsilon(1e-12));
+  CHECK(empirical.mu(25) == doctest::Approx(1.880616).epsilon(1e-6));
+  CHECK(empirical.mu(50) == doctest::Approx(1.701956).epsilon(1e-6));  // their FLUX.2 evaluation at N = 50
+  CHECK(dynamic.mu(50) == dynamic.mu(25));                             // FLUX.1's mu does not depend on N
+  struct Case {
+    const char* name;
+    const TimeShift* shift;
+    const double* sigmas;
+  };
+  for (const Case& c : {Case{"sd35", &sd3, sd35}, Case{"flux1", &dynamic, flux1}, Case{"flux2", &empirical, flux2}}) {
+    CAPTURE(c.name);
+    const Schedule s = Schedule::make(25, c.shift->shift_for(25));
+    for (int f = 0; f < 25; ++f) {
+      CAPTURE(f);
+      CHECK(std::abs(s.t[25 - f] - c.sigmas[f]) < 1.5e-6);
+      // The schedule is diffusers' exponential time shift (σ = 1) of the uniform grid.
+      if (!c.shift->is_static())
+        CHECK(s.t[25 - f] == doctest::Approx(exponential_time_shift(c.shift->mu(25), (25.0 - f) / 25.0)).epsilon(1e-14));
+    }
+    CHECK(s.t[0] == 0.0);
+  }
+  // Above 4300 tokens the empirical fit ignores N.
+  empirical.image_seq_len = 8192;
+  CHECK(empirical.mu(25) == doctest::Approx(0.00016927 * 8192 + 0.45666666));
+  CHECK(empirical.mu(25) == empirical.mu(50));
+  CHECK_THROWS(flux_dynamic_mu(1024, 256, 256, 0.5, 1.15));
 }
 
 TEST_CASE("Dirichlet lengths sum to L, keep a gap, and respect the l1 cap") {

@@ -186,6 +186,36 @@ TEST_CASE("two Gloo ranks train the weights one process trains over the same glo
   }
 }
 
+// Accumulation sums the micro-batches' gradients on each rank and averages over ranks
+// once; the diagnostic runs on rank 0 only (no collective inside it), so neither
+// desynchronises the ranks or changes what they train.
+TEST_CASE("two ranks with gradient accumulation and the fidelity diagnostic train what one process trains") {
+  const std::string dir = temp_dir("dist-accumulation");
+  const std::string args = toy_args("draft-lv",
+                                    "--set train.steps=4 --set train.eval_every=0 --set train.grad_accumulation=2"
+                                    " --set diagnostics.exact_grad_every=2 --set diagnostics.exact_grad_batch=4");
+  REQUIRE(Proc::start("", args + " --out " + dir + "/single --dump-weights " + dir + "/single.txt",
+                      dir + "/single-output.txt")
+              .wait() == 0);
+  const std::vector<int> codes =
+      run_ranks(2, args, {dir + "/rank0", dir + "/rank1"}, {dir + "/rank0.txt", dir + "/rank1.txt"}, dir);
+  REQUIRE(codes == std::vector<int>{0, 0});
+  CHECK(max_weight_difference(dir + "/single.txt", dir + "/rank0.txt") < 1e-6);
+  const std::string log0 = dir + "/rank0/run/log.h5", log1 = dir + "/single/run/log.h5";
+  const auto loss0 = column(log0, "steps", "loss"), loss1 = column(log1, "steps", "loss");
+  const auto norm0 = column(log0, "steps", "grad_norm_pre_clip"), norm1 = column(log1, "steps", "grad_norm_pre_clip");
+  const auto cos0 = column(log0, "steps", "fidelity_cos"), cos1 = column(log1, "steps", "fidelity_cos");
+  REQUIRE(loss0.size() == 4);
+  REQUIRE(loss1.size() == 4);
+  for (std::size_t i = 0; i < 4; ++i) {
+    CHECK(loss0[i] == doctest::Approx(loss1[i]).epsilon(1e-5));
+    CHECK(norm0[i] == doctest::Approx(norm1[i]).epsilon(1e-4));
+    // The diagnostic's sub-batch is the global batch's first rows either way.
+    CHECK(std::isfinite(cos0[i]) == (i % 2 == 0));
+    if (i % 2 == 0) CHECK(cos0[i] == doctest::Approx(cos1[i]).epsilon(1e-4));
+  }
+}
+
 TEST_CASE("data-parallel resume: both ranks load rank 0's checkpoint from the shared run directory") {
   const std::string dir = temp_dir("dist-resume");
   const std::string args = toy_args("draft-lv", "--set train.steps=8 --set train.checkpoint_every=3 --set train.eval_every=4");

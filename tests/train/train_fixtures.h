@@ -73,16 +73,19 @@ inline TrainResult train(const Experiment& exp, const std::string& run_dir, std:
 inline bool same_value(double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; }
 
 inline bool reproducible_column(const std::string& name) {
-  return name.rfind("time_", 0) != 0 && name != "peak_autograd_bytes";
+  return name.rfind("time_", 0) != 0 && name != "peak_autograd_bytes" && name != "fidelity_peak_bytes";
 }
 
-// "" when the tables agree on every reproducible column, else the first difference.
-inline std::string table_difference(const std::string& log_a, const std::string& log_b, const std::string& group) {
+// "" when the tables agree on every reproducible column, else the first difference;
+// ignore_fidelity leaves out the gradient-fidelity diagnostic's fidelity_* columns.
+inline std::string table_difference(const std::string& log_a, const std::string& log_b, const std::string& group,
+                                    bool ignore_fidelity = false) {
   const auto a = read_run_log_table(log_a, group), b = read_run_log_table(log_b, group);
   if (a.size() != b.size()) return group + ": different column sets";
   for (std::size_t c = 0; c < a.size(); ++c) {
     if (a[c].name != b[c].name) return group + ": column " + a[c].name + " vs " + b[c].name;
     if (!reproducible_column(a[c].name)) continue;
+    if (ignore_fidelity && a[c].name.rfind("fidelity_", 0) == 0) continue;
     if (a[c].values.size() != b[c].values.size())
       return group + "/" + a[c].name + ": " + std::to_string(a[c].values.size()) + " vs " +
              std::to_string(b[c].values.size()) + " rows";

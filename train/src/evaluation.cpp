@@ -15,8 +15,8 @@ EvalSuite::EvalSuite(const Experiment& experiment, const Backbone& backbone, con
       reward_(reward),
       compute_(compute),
       steps_(static_cast<int>(experiment.eval.steps)),
-      shift_(experiment.sampling.shift),
-      guidance_(experiment.sampling.guidance) {
+      shift_(experiment.sampling.shift_for(experiment.eval.steps)),
+      guidance_(experiment.eval.guidance) {
   const std::vector<std::int64_t>& held_out = experiment.eval.held_out_conditions;
   const int64_t per = experiment.eval.samples_per_condition;
   cond_ = at::tensor(held_out, at::kLong).repeat_interleave(per);

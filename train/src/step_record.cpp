@@ -23,8 +23,10 @@ std::vector<ColumnSpec> step_columns(int max_active) {
   integer("jacobian_depth");
   integer("peak_autograd_bytes");
   for (const char* n : {"time_rollout", "time_surrogate_forward", "time_backward", "time_optimizer",
-                        "time_logging", "time_step", "lr"})
+                        "time_logging", "time_step", "lr", "fidelity_cos", "fidelity_norm_ratio",
+                        "fidelity_bias_cos", "fidelity_spread_cos", "time_fidelity"})
     real(n);
+  integer("fidelity_peak_bytes");
   return c;
 }
 
@@ -45,8 +47,10 @@ Row step_row(const StepRecord& r, int max_active) {
   row.push_back(r.jacobian_depth);
   row.push_back(static_cast<double>(r.peak_autograd_bytes));
   for (double v : {r.time_rollout, r.time_surrogate_forward, r.time_backward, r.time_optimizer, r.time_logging,
-                   r.time_step, r.lr})
+                   r.time_step, r.lr, r.fidelity_cos, r.fidelity_norm_ratio, r.fidelity_bias_cos,
+                   r.fidelity_spread_cos, r.time_fidelity})
     row.push_back(v);
+  row.push_back(static_cast<double>(r.fidelity_peak_bytes));
   return row;
 }
 

@@ -228,7 +228,7 @@ TrainResult train_run(const Experiment& exp, const Method& method, const TrainOp
   }
 
   const EvalSuite eval(exp, backbone, reward, compute);
-  const Schedule schedule = Schedule::make(static_cast<int>(exp.sampling.steps), exp.sampling.shift);
+  const Schedule schedule = Schedule::make(static_cast<int>(exp.sampling.steps), exp.sampling.shift_for(exp.sampling.steps));
   const std::vector<std::int64_t> conditions = training_conditions(exp);
   const int max_active = method.max_active(exp.method_params, schedule.steps());
 
@@ -272,6 +272,12 @@ TrainResult train_run(const Experiment& exp, const Method& method, const TrainOp
   context.max_grad_norm = exp.train.max_grad_norm;
   context.ema_decay = exp.train.ema_decay;
   context.lr = exp.train.lr;
+  context.lr_schedule = {exp.train.lr_schedule, exp.train.warmup_steps, exp.train.steps, exp.train.lr_min_ratio};
+  context.ema_fixed = exp.train.ema == "fixed";
+  context.grad_accumulation = exp.train.grad_accumulation;
+  context.cfg_attached = exp.sampling.cfg_attached;
+  context.cfg_grad_compensation = exp.sampling.cfg_grad_compensation;
+  context.diagnostics = exp.diagnostics;
   context.group = group.get();
   context.compute = compute;
   std::int64_t step = st.step;

@@ -14,6 +14,7 @@
 
 #include "flowbp/catalog.h"
 #include "flowbp/settings.h"
+#include "flowbp/time_shift.h"
 
 namespace flowbp {
 
@@ -44,7 +45,13 @@ struct BackboneConfig {
 
 struct SamplingConfig {
   std::int64_t steps = 0;  // N
-  double shift = 0, guidance = 0;
+  double shift = 0;
+  double guidance = 0;                 // of the training rollout
+  bool cfg_attached = false;           // cfg_negative = "attached": the unconditional branch keeps its gradient
+  bool cfg_grad_compensation = false;  // divide the gradient by guidance when guidance > 1
+  TimeShift time_shift;                // shift_mode and its parameters; image_seq_len resolved
+  // The Schedule::make shift of an N-step schedule (the training rollout's N, or eval.steps).
+  double shift_for(std::int64_t n) const { return time_shift.shift_for(static_cast<int>(n)); }
 };
 
 // [reward]: the hinge's settings and the reward kind with its own settings.
@@ -55,8 +62,13 @@ struct RewardConfig {
 };
 
 struct TrainConfig {
-  std::int64_t steps = 0, batch = 0;
+  std::int64_t steps = 0, batch = 0;  // optimizer steps; rollouts per micro-batch (global over ranks)
   double lr = 0, weight_decay = 0, max_grad_norm = 0, ema_decay = 0;
+  std::string lr_schedule;  // "constant", "linear" or "cosine"
+  std::int64_t warmup_steps = 0;
+  double lr_min_ratio = 0;
+  std::int64_t grad_accumulation = 1;  // micro-batches per optimizer step
+  std::string ema;                     // "warmup" or "fixed"
   std::int64_t seed = 0, eval_every = 0, checkpoint_every = 0, threads = 0;
   std::string device;
   std::string autocast;  // "none" or "bf16"
@@ -68,6 +80,16 @@ struct EvalConfig {
   std::int64_t steps = 0, samples_per_condition = 0;
   std::vector<std::int64_t> held_out_conditions;  // resolved: never empty
   std::int64_t noise_seed = 0;
+  double guidance = 1;  // resolved: sampling.guidance when not given
+};
+
+// [diagnostics]: the gradient-fidelity diagnostic (docs/LOG_FORMAT.md, fidelity_* columns).
+struct DiagnosticsConfig {
+  std::int64_t exact_grad_every = 0;  // 0 = off
+  std::int64_t exact_grad_batch = 0;  // samples of the sub-batch (<= train.batch)
+  std::int64_t plan_draws = 0;        // 0 or 1 = off
+  bool on() const { return exact_grad_every > 0; }
+  bool at(std::int64_t step) const { return on() && (step - 1) % exact_grad_every == 0; }
 };
 
 struct Experiment {
@@ -83,6 +105,7 @@ struct Experiment {
   RewardConfig reward;
   TrainConfig train;
   EvalConfig eval;
+  DiagnosticsConfig diagnostics;
 
   // Every resolved leaf by dotted key, sorted ("backbone.classes", "method.K", …): the
   // run log's /config attributes. Integer lists are given as their TOML text.

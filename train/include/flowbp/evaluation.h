@@ -1,7 +1,8 @@
 // Periodic evaluation: eval.steps-step sampling of the held-out conditions from
 // FIXED noise (eval.noise_seed), so every row of /eval, the base model's
-// reference row included, scores the same draws. For image backbones a fixed subset
-// of those samples is the sample grid the log keeps beside each /eval row.
+// reference row included, scores the same draws; guided by eval.guidance, on the
+// run's time shift for eval.steps steps. For image backbones a fixed subset of those
+// samples is the sample grid the log keeps beside each /eval row.
 #pragma once
 #include <ATen/ATen.h>
 

@@ -27,7 +27,11 @@ struct StepRecord {
   std::int64_t peak_autograd_bytes = 0;
   double time_rollout = 0, time_surrogate_forward = 0, time_backward = 0, time_optimizer = 0;
   double time_logging = 0, time_step = 0;
-  double lr = 0;
+  double lr = 0;  // the scheduled learning rate of this optimizer step
+  // The gradient-fidelity diagnostic (NaN, and −1 bytes, on steps without it).
+  double fidelity_cos = kNone, fidelity_norm_ratio = kNone, fidelity_bias_cos = kNone, fidelity_spread_cos = kNone;
+  double time_fidelity = kNone;
+  std::int64_t fidelity_peak_bytes = -1;
   // Not log columns (the bench reads them): the rollout's latents x_0..x_{N−1} and
   // v_1..v_N; active terms of the plan; of those, taken from the rollout's forwards;
   // rollout steps run with gradient.

@@ -16,7 +16,8 @@ namespace flowbp {
 
 // What a kind's cross-key check sees besides its own settings.
 struct KindCheckContext {
-  double guidance = 1.0;  // sampling.guidance
+  double guidance = 1.0;       // sampling.guidance
+  double eval_guidance = 1.0;  // eval.guidance, resolved
 };
 
 struct KindInfo {
@@ -28,6 +29,9 @@ struct KindInfo {
   // against it).
   std::string default_reward;
   std::function<std::int64_t(const SettingValues&)> conditions;
+  // Backbone kinds with images: the token count L the FLUX dynamic shift reads
+  // (sampling.image_seq_len = 0 takes it from here). May be empty.
+  std::function<std::int64_t(const SettingValues&)> image_seq_len;
   // Reward kinds: the backbone kinds whose samples it can score (empty: any).
   std::vector<std::string> backbones;
   // Checks that involve several keys or other sections; throws SettingError naming the
