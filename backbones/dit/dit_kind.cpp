@@ -51,6 +51,8 @@ class DitKind final : public BackboneKind {
     k.settings = dit_settings();
     k.default_reward = "classifier";
     k.conditions = dit_conditions;
+    // FLUX's dynamic shift reads the transformer's sequence length: the DiT's patch tokens.
+    k.image_seq_len = [](const SettingValues& s) { return DitKindConfig::from(s).model.tokens(); };
     k.check = check_dit_settings;
     return k;
   }

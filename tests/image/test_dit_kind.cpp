@@ -64,6 +64,14 @@ TEST_CASE("dit settings: the sizes' models and recipes, overrides, and what is r
   // The defaults are the measured recipe: the shipped checkpoint's key depends on it.
   CHECK(small.pretrain.describe() == dit_pretrain_recipe("small").describe());
   CHECK(dit_conditions(dit_values({})) == 10);
+  // The token count FLUX's dynamic time shift reads (sampling.image_seq_len = 0).
+  const Catalog catalog = model_catalog(nullptr);
+  const KindInfo* dit = catalog.backbone("dit");
+  REQUIRE(dit != nullptr);
+  REQUIRE(dit->image_seq_len);
+  CHECK(dit->image_seq_len(dit_values({})) == 49);                                   // 28/4 squared
+  CHECK(dit->image_seq_len(dit_values({{"size", std::string("tiny")}})) == 16);      // 28/7 squared
+  CHECK(dit->image_seq_len(dit_values({{"size", std::string("scale")}, {"pretrained", false}})) == 1024);
 
   const DitKindConfig tiny = DitKindConfig::from(
       dit_values({{"size", std::string("tiny")}, {"width", std::int64_t{32}}, {"pretrain_steps", std::int64_t{50}},
