@@ -114,20 +114,15 @@ const ModePreferenceReward& BenchRun::reward() const {
 
 StepRecord BenchRun::step() {
   const Experiment& e = experiment_;
-  StepContext context;
+  StepContext context = step_context(e);
   context.method = &timed_;
-  context.params = &e.method_params;
   context.schedule = &schedule_;
   context.latents = latents_;
   context.reward = reward_fn_;
   context.conditions = &conditions_;
-  context.batch = e.train.batch;
-  context.guidance = e.sampling.guidance;
-  context.tau = e.reward.tau;
-  context.loss_scale = e.reward.loss_scale;
-  context.max_grad_norm = e.train.max_grad_norm;
-  context.ema_decay = e.train.ema_decay;
-  context.lr = e.train.lr;
+  // One micro-batch, no diagnostic: the bounds count the forwards of one batch.
+  context.grad_accumulation = 1;
+  context.diagnostics = {};
   context.compute = compute_;
   context.reuse_rollout = reuse_rollout_;
   StepOutcome outcome = train_step(context, state_, ++steps_done_);

@@ -136,6 +136,25 @@ double ema_decay_at(double ema_decay, std::int64_t step) {
   return std::min(ema_decay, (1.0 + n) / (10.0 + n));
 }
 
+StepContext step_context(const Experiment& e) {
+  StepContext c;
+  c.params = &e.method_params;
+  c.batch = e.train.batch;
+  c.guidance = e.sampling.guidance;
+  c.tau = e.reward.tau;
+  c.loss_scale = e.reward.loss_scale;
+  c.max_grad_norm = e.train.max_grad_norm;
+  c.ema_decay = e.train.ema_decay;
+  c.lr = e.train.lr;
+  c.lr_schedule = {e.train.lr_schedule, e.train.warmup_steps, e.train.steps, e.train.lr_min_ratio};
+  c.ema_fixed = e.train.ema == "fixed";
+  c.grad_accumulation = e.train.grad_accumulation;
+  c.cfg_attached = e.sampling.cfg_attached;
+  c.cfg_grad_compensation = e.sampling.cfg_grad_compensation;
+  c.diagnostics = e.diagnostics;
+  return c;
+}
+
 StepOutcome train_step(const StepContext& c, TrainingState& st, std::int64_t step) {
   StepOutcome out;
   StepRecord& r = out.record;

@@ -258,26 +258,12 @@ TrainResult train_run(const Experiment& exp, const Method& method, const TrainOp
     log.emplace(RunLog::create(log_path, make_header(exp, opt, max_active, backbone, eval)));
   }
 
-  StepContext context;
+  StepContext context = step_context(exp);
   context.method = &method;
-  context.params = &exp.method_params;
   context.schedule = &schedule;
   context.latents = backbone.latents;
   context.reward = reward.fn;
   context.conditions = &conditions;
-  context.batch = exp.train.batch;
-  context.guidance = exp.sampling.guidance;
-  context.tau = exp.reward.tau;
-  context.loss_scale = exp.reward.loss_scale;
-  context.max_grad_norm = exp.train.max_grad_norm;
-  context.ema_decay = exp.train.ema_decay;
-  context.lr = exp.train.lr;
-  context.lr_schedule = {exp.train.lr_schedule, exp.train.warmup_steps, exp.train.steps, exp.train.lr_min_ratio};
-  context.ema_fixed = exp.train.ema == "fixed";
-  context.grad_accumulation = exp.train.grad_accumulation;
-  context.cfg_attached = exp.sampling.cfg_attached;
-  context.cfg_grad_compensation = exp.sampling.cfg_grad_compensation;
-  context.diagnostics = exp.diagnostics;
   context.group = group.get();
   context.compute = compute;
   std::int64_t step = st.step;

@@ -67,6 +67,12 @@ struct StepOutcome {
   std::string failure;  // "non-finite loss (nan) at step 17"; empty when the step went through
 };
 
+// The fields an experiment gives (method settings, batch, guidance, loss, optimizer,
+// schedule of the learning rate, EMA, accumulation, CFG, diagnostics); the caller adds
+// the method, schedule, latents, reward, conditions, compute and group. The trainer and
+// the bench both start here, so a new training key reaches both.
+StepContext step_context(const Experiment& experiment);
+
 // Advances the state by one optimizer step (nothing is updated when the step fails; with
 // a group, every rank fails alike because the checks read global values).
 StepOutcome train_step(const StepContext& context, TrainingState& state, std::int64_t step);
