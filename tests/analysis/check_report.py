@@ -5,8 +5,8 @@ scipy (not the C++ code), and compares them with the CSV that `flowbp report` wr
     check_report.py REPORT_ROOT          (REPORT_ROOT/main and REPORT_ROOT/ablation)
     check_report.py --delta REPORT_DIR   (a report of make_logs.py's delta/: the CI of every
                                           ablation delta, paired by seed or Welch)
-    check_report.py --fidelity REPORT_DIR LOG_DIR   (the gradient-fidelity table, recomputed
-                                          from the logs under LOG_DIR with h5py)
+    check_report.py --fidelity REPORT_DIR LOG_DIR   (the gradient-fidelity table,
+                                          recomputed with h5py out of LOG_DIR's logs)
 """
 import math
 import os
