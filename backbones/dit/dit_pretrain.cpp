@@ -11,6 +11,7 @@
 #include <cmath>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -67,12 +68,6 @@ double read_scalar(torch::serialize::InputArchive& archive, const std::string& k
   at::Tensor t;
   archive.read(key, t);
   return t.item<double>();
-}
-
-void ensure_dir(const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) throw std::runtime_error("cannot create the cache directory " + dir + ": " + ec.message());
 }
 
 struct Checkpoint {
@@ -311,34 +306,16 @@ DitModel load_or_pretrain_dit(const DitPretrainConfig& config, const ImageDatase
   const std::string tag = "dit backbone " + out.key;
 
   DitModel ema(config.model);
-  auto take = [&](const std::string& payload, const std::string& from) {
-    try {
-      torch::serialize::InputArchive archive, m;
-      archive.load_from(payload.data(), payload.size(), options.device);
-      archive.read("model", m);
-      ema->load(m);
-      out.final_loss = read_scalar(archive, "final_loss");
-      out.pretrain_seconds = read_scalar(archive, "pretrain_seconds");
-      out.path = from;
-      return out.from_cache = true;
-    } catch (const std::exception& ex) {
-      out.rejected += (out.rejected.empty() ? "" : "; ") + from + ": unreadable model: " + ex.what();
-      return false;
-    }
+  const auto load = [&](const std::string& payload) {
+    torch::serialize::InputArchive archive, m;
+    archive.load_from(payload.data(), payload.size(), options.device);
+    archive.read("model", m);
+    ema->load(m);
+    out.final_loss = read_scalar(archive, "final_loss");
+    out.pretrain_seconds = read_scalar(archive, "pretrain_seconds");
   };
-  CachedModel found;
-  if (read_cached_model(cache_dir, name, tag, found)) out.shipped = take(found.payload, found.path) && found.shipped;
-  if (found.rejected.size()) out.rejected = found.rejected + (out.rejected.empty() ? "" : "; " + out.rejected);
-  std::unique_ptr<CacheBuildLock> lock;
-  if (!out.from_cache) {
-    ensure_dir(cache_dir);
-    // Parallel runs of a sweep wait here for the one that pre-trains, then read its file.
-    lock = std::make_unique<CacheBuildLock>(out.path, options.progress ? options.progress_out : nullptr);
-    std::string payload, why;
-    if (read_sealed_file(out.path, tag, payload, why)) take(payload, out.path);
-  }
-  if (!out.from_cache) {
-    out.path = cache_dir + "/" + name;
+  bool finished = false;
+  const auto build = [&]() -> std::optional<std::string> {
     if (options.checkpoint_path.empty()) options.checkpoint_path = cache_dir + "/dit-" + out.key + ".ckpt";
     DitModel model = make_dit(config.model, config.seed);
     ema = DitModel(config.model);
@@ -346,16 +323,22 @@ DitModel load_or_pretrain_dit(const DitPretrainConfig& config, const ImageDatase
     out.resumed_from = report.resumed_from;
     out.final_loss = report.final_loss;
     out.pretrain_seconds = report.total_seconds;
-    if (report.finished) {
-      torch::serialize::OutputArchive archive, m;
-      ema->save(m);
-      archive.write("model", m);
-      archive.write("final_loss", scalar(report.final_loss));
-      archive.write("pretrain_seconds", scalar(report.total_seconds));
-      write_sealed_file(out.path, tag, archive_bytes(archive));
-      std::remove(options.checkpoint_path.c_str());
-    }
-  }
+    if (!(finished = report.finished)) return std::nullopt;
+    torch::serialize::OutputArchive archive, m;
+    ema->save(m);
+    archive.write("model", m);
+    archive.write("final_loss", scalar(report.final_loss));
+    archive.write("pretrain_seconds", scalar(report.total_seconds));
+    return archive_bytes(archive);
+  };
+  const ModelSource source = load_or_build_model(cache_dir, name, tag, load, build,
+                                                 options.progress ? options.progress_out : nullptr);
+  out.path = source.path;
+  out.from_cache = source.from_cache;
+  out.shipped = source.shipped;
+  out.rejected = source.rejected;
+  // The checkpoint goes once the finished model is sealed in the cache.
+  if (finished) std::remove(options.checkpoint_path.c_str());
   ema->to(options.device);
   ema->eval();
   out.seconds = since(start);

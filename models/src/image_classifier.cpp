@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -266,35 +267,16 @@ ImageClassifier load_or_train_classifier(const ClassifierTrainConfig& config, co
   const std::string tag = "image classifier " + arch_name(config.arch) + " " + out.key;
   const at::Tensor& first = data.train_images;
   ImageClassifier net(config.arch, first.size(1), first.size(2), data.classes);
-  auto take = [&](const std::string& payload, const std::string& from) {
-    try {
-      torch::serialize::InputArchive archive, m;
-      archive.load_from(payload.data(), payload.size(), device);
-      archive.read("model", m);
-      net->load(m);
-      out.test_accuracy = read_scalar(archive, "test_accuracy");
-      out.final_loss = read_scalar(archive, "final_loss");
-      out.train_seconds = read_scalar(archive, "train_seconds");
-      out.path = from;
-      return out.from_cache = true;
-    } catch (const std::exception& ex) {
-      out.rejected += (out.rejected.empty() ? "" : "; ") + from + ": unreadable model: " + ex.what();
-      return false;
-    }
+  const auto load = [&](const std::string& payload) {
+    torch::serialize::InputArchive archive, m;
+    archive.load_from(payload.data(), payload.size(), device);
+    archive.read("model", m);
+    net->load(m);
+    out.test_accuracy = read_scalar(archive, "test_accuracy");
+    out.final_loss = read_scalar(archive, "final_loss");
+    out.train_seconds = read_scalar(archive, "train_seconds");
   };
-  CachedModel found;
-  if (read_cached_model(cache_dir, name, tag, found)) out.shipped = take(found.payload, found.path) && found.shipped;
-  if (found.rejected.size()) out.rejected = found.rejected + (out.rejected.empty() ? "" : "; " + out.rejected);
-  std::unique_ptr<CacheBuildLock> lock;
-  if (!out.from_cache) {
-    make_dirs(cache_dir);
-    lock = std::make_unique<CacheBuildLock>(out.path, progress ? stderr : nullptr);
-    // Another process may have built it while this one waited for the lock.
-    std::string payload, why;
-    if (read_sealed_file(out.path, tag, payload, why)) take(payload, out.path);
-  }
-  if (!out.from_cache) {
-    out.path = cache_dir + "/" + name;
+  const auto build = [&]() -> std::optional<std::string> {
     at::manual_seed(config.seed);
     net = ImageClassifier(config.arch, first.size(1), first.size(2), data.classes);
     const ClassifierReport report = train_classifier(net, data, config, device, progress);
@@ -309,8 +291,13 @@ ImageClassifier load_or_train_classifier(const ClassifierTrainConfig& config, co
     archive.write("train_seconds", scalar(report.seconds));
     std::ostringstream bytes;
     archive.save_to(bytes);
-    write_sealed_file(out.path, tag, bytes.str());
-  }
+    return bytes.str();
+  };
+  const ModelSource source = load_or_build_model(cache_dir, name, tag, load, build, progress ? stderr : nullptr);
+  out.path = source.path;
+  out.from_cache = source.from_cache;
+  out.shipped = source.shipped;
+  out.rejected = source.rejected;
   net->to(device);
   freeze(net);
   out.seconds = since(start);

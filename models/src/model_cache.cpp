@@ -58,4 +58,35 @@ CacheBuildLock::~CacheBuildLock() {
   if (fd_ >= 0) ::close(fd_);  // closing the descriptor releases the lock
 }
 
+ModelSource load_or_build_model(const std::string& cache_dir, const std::string& name, const std::string& tag,
+                                const std::function<void(const std::string& payload)>& load,
+                                const std::function<std::optional<std::string>()>& build, std::FILE* lock_out) {
+  ModelSource source;
+  const auto take = [&](const std::string& payload, const std::string& from) {
+    try {
+      load(payload);
+    } catch (const std::exception& e) {
+      source.rejected += (source.rejected.empty() ? "" : "; ") + from + ": unreadable model: " + e.what();
+      return false;
+    }
+    source.path = from;
+    return source.from_cache = true;
+  };
+  CachedModel found;
+  if (read_cached_model(cache_dir, name, tag, found)) source.shipped = take(found.payload, found.path) && found.shipped;
+  if (!found.rejected.empty())
+    source.rejected = found.rejected + (source.rejected.empty() ? "" : "; " + source.rejected);
+  if (source.from_cache) return source;
+
+  const std::string path = cache_dir + "/" + name;
+  make_dirs(cache_dir);
+  // Parallel runs of a sweep wait here for the one that builds, then read its file.
+  const CacheBuildLock lock(path, lock_out);
+  std::string payload, why;
+  if (read_sealed_file(path, tag, payload, why) && take(payload, path)) return source;
+  source.path = path;
+  if (const std::optional<std::string> built = build()) write_sealed_file(path, tag, *built);
+  return source;
+}
+
 }  // namespace flowbp

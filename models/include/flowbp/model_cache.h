@@ -6,6 +6,8 @@
 // is built under a lock, so the parallel runs of a sweep build it once.
 #pragma once
 #include <cstdio>
+#include <functional>
+#include <optional>
 #include <string>
 
 namespace flowbp {
@@ -41,5 +43,22 @@ class CacheBuildLock {
  private:
   int fd_ = -1;
 };
+
+// Where load_or_build_model's model came from.
+struct ModelSource {
+  std::string path;         // the file read, or the cache file built
+  bool from_cache = false;  // read (cache or shipped copy), not built
+  bool shipped = false;     // read from shipped_models_dir()
+  std::string rejected;     // files that were there and not trusted, and why ("" if none)
+};
+
+// The whole lookup of a pre-trained model: the cache, then the shipped copy, each payload
+// handed to `load` (which throws when it cannot use it: that file is then rejected as
+// unreadable); failing both, under the build lock, the cache once more (another process
+// may have built it while this one waited), and failing that `build`, whose payload is
+// sealed into the cache (std::nullopt: the build stopped early, nothing is written).
+ModelSource load_or_build_model(const std::string& cache_dir, const std::string& name, const std::string& tag,
+                                const std::function<void(const std::string& payload)>& load,
+                                const std::function<std::optional<std::string>()>& build, std::FILE* lock_out);
 
 }  // namespace flowbp
