@@ -70,12 +70,7 @@ int pretrain(const Args& args) {
   Experiment e;
   ModelContext context;
   try {
-    std::vector<Override> overrides;
-    if (vm.count("device"))
-      overrides.push_back(parse_override("train.device=\"" + vm["device"].as<std::string>() + "\"", "--device"));
-    if (vm.count("set"))
-      for (const auto& s : vm["set"].as<std::vector<std::string>>()) overrides.push_back(parse_override(s, "--set"));
-    require_distinct_keys(overrides);
+    const std::vector<Override> overrides = command_line_overrides(vm);
     // The method does not matter here: its settings are not checked (no plugins loaded).
     e = load_experiment(vm["config"].as<std::string>(), overrides, model_catalog(nullptr));
     const int threads = vm["threads"].as<int>();

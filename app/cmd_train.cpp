@@ -93,15 +93,7 @@ int train(const Args& args) {
   const Method* method = nullptr;
   Registry registry;
   try {
-    if (vm.count("method"))
-      overrides.push_back(parse_override("method.name=\"" + vm["method"].as<std::string>() + "\"", "--method"));
-    if (vm.count("preset"))
-      overrides.push_back(parse_override("method.preset=\"" + vm["preset"].as<std::string>() + "\"", "--preset"));
-    if (vm.count("device"))
-      overrides.push_back(parse_override("train.device=\"" + vm["device"].as<std::string>() + "\"", "--device"));
-    if (vm.count("set"))
-      for (const auto& s : vm["set"].as<std::vector<std::string>>()) overrides.push_back(parse_override(s, "--set"));
-    require_distinct_keys(overrides);
+    overrides = command_line_overrides(vm);
     load_method_plugins(registry,
                         vm.count("plugin-dir") ? vm["plugin-dir"].as<std::vector<std::string>>()
                                                : std::vector<std::string>{},
