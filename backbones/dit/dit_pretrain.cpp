@@ -15,6 +15,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "flowbp/model_archive.h"
 #include "flowbp/model_cache.h"
 #include "flowbp/clock.h"
 #include "flowbp/progress.h"
@@ -27,14 +28,6 @@ namespace flowbp {
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
-
-// splitmix64: independent, reproducible draws for every (seed, step).
-std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t step) {
-  std::uint64_t z = seed + 0x9E3779B97F4A7C15ull * (step + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
 
 std::string hex16(std::uint64_t v) {
   char hex[17];
@@ -56,20 +49,6 @@ void ema_update(DitModel& ema, DitModel& model, double decay) {
   for (std::size_t i = 0; i < e.size(); ++i) e[i].mul_(decay).add_(m[i].detach(), 1 - decay);
 }
 
-std::string archive_bytes(torch::serialize::OutputArchive& archive) {
-  std::ostringstream out;
-  archive.save_to(out);
-  return out.str();
-}
-
-at::Tensor scalar(double v) { return at::scalar_tensor(v, at::kDouble); }
-
-double read_scalar(torch::serialize::InputArchive& archive, const std::string& key) {
-  at::Tensor t;
-  archive.read(key, t);
-  return t.item<double>();
-}
-
 struct Checkpoint {
   std::int64_t step = 0;
   double head_sum = 0, tail_sum = 0, elapsed = 0;
@@ -84,10 +63,10 @@ void save_checkpoint(const std::string& path, const std::string& tag, DitModel& 
   archive.write("model", m);
   archive.write("ema", e);
   archive.write("optimizer", o);
-  archive.write("step", scalar(static_cast<double>(c.step)));
-  archive.write("head_sum", scalar(c.head_sum));
-  archive.write("tail_sum", scalar(c.tail_sum));
-  archive.write("elapsed", scalar(c.elapsed));
+  archive.write("step", archive_scalar(static_cast<double>(c.step)));
+  archive.write("head_sum", archive_scalar(c.head_sum));
+  archive.write("tail_sum", archive_scalar(c.tail_sum));
+  archive.write("elapsed", archive_scalar(c.elapsed));
   write_sealed_file(path, tag, archive_bytes(archive));
 }
 
@@ -104,10 +83,10 @@ bool load_checkpoint(const std::string& path, const std::string& tag, DitModel& 
     model->load(m);
     ema->load(e);
     opt.load(o);
-    c.step = static_cast<std::int64_t>(read_scalar(archive, "step"));
-    c.head_sum = read_scalar(archive, "head_sum");
-    c.tail_sum = read_scalar(archive, "tail_sum");
-    c.elapsed = read_scalar(archive, "elapsed");
+    c.step = static_cast<std::int64_t>(read_archive_scalar(archive, "step"));
+    c.head_sum = read_archive_scalar(archive, "head_sum");
+    c.tail_sum = read_archive_scalar(archive, "tail_sum");
+    c.elapsed = read_archive_scalar(archive, "elapsed");
   } catch (const std::exception& ex) {
     why = std::string("unreadable checkpoint: ") + ex.what();
     return false;
@@ -311,8 +290,8 @@ DitModel load_or_pretrain_dit(const DitPretrainConfig& config, const ImageDatase
     archive.load_from(payload.data(), payload.size(), options.device);
     archive.read("model", m);
     ema->load(m);
-    out.final_loss = read_scalar(archive, "final_loss");
-    out.pretrain_seconds = read_scalar(archive, "pretrain_seconds");
+    out.final_loss = read_archive_scalar(archive, "final_loss");
+    out.pretrain_seconds = read_archive_scalar(archive, "pretrain_seconds");
   };
   bool finished = false;
   const auto build = [&]() -> std::optional<std::string> {
@@ -327,8 +306,8 @@ DitModel load_or_pretrain_dit(const DitPretrainConfig& config, const ImageDatase
     torch::serialize::OutputArchive archive, m;
     ema->save(m);
     archive.write("model", m);
-    archive.write("final_loss", scalar(report.final_loss));
-    archive.write("pretrain_seconds", scalar(report.total_seconds));
+    archive.write("final_loss", archive_scalar(report.final_loss));
+    archive.write("pretrain_seconds", archive_scalar(report.total_seconds));
     return archive_bytes(archive);
   };
   const ModelSource source = load_or_build_model(cache_dir, name, tag, load, build,

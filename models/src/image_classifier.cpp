@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "flowbp/files.h"
+#include "flowbp/model_archive.h"
 #include "flowbp/model_cache.h"
 #include "flowbp/clock.h"
 #include "flowbp/progress.h"
@@ -25,23 +26,8 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 
-std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t step) {
-  std::uint64_t z = seed + 0x9E3779B97F4A7C15ull * (step + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 torch::nn::Conv2d conv(std::int64_t in, std::int64_t out, std::int64_t k) {
   return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, k).padding(k / 2));
-}
-
-at::Tensor scalar(double v) { return at::scalar_tensor(v, at::kDouble); }
-
-double read_scalar(torch::serialize::InputArchive& archive, const std::string& key) {
-  at::Tensor t;
-  archive.read(key, t);
-  return t.item<double>();
 }
 
 }  // namespace
@@ -272,9 +258,9 @@ ImageClassifier load_or_train_classifier(const ClassifierTrainConfig& config, co
     archive.load_from(payload.data(), payload.size(), device);
     archive.read("model", m);
     net->load(m);
-    out.test_accuracy = read_scalar(archive, "test_accuracy");
-    out.final_loss = read_scalar(archive, "final_loss");
-    out.train_seconds = read_scalar(archive, "train_seconds");
+    out.test_accuracy = read_archive_scalar(archive, "test_accuracy");
+    out.final_loss = read_archive_scalar(archive, "final_loss");
+    out.train_seconds = read_archive_scalar(archive, "train_seconds");
   };
   const auto build = [&]() -> std::optional<std::string> {
     at::manual_seed(config.seed);
@@ -286,12 +272,10 @@ ImageClassifier load_or_train_classifier(const ClassifierTrainConfig& config, co
     torch::serialize::OutputArchive archive, m;
     net->save(m);
     archive.write("model", m);
-    archive.write("test_accuracy", scalar(report.test_accuracy));
-    archive.write("final_loss", scalar(report.final_loss));
-    archive.write("train_seconds", scalar(report.seconds));
-    std::ostringstream bytes;
-    archive.save_to(bytes);
-    return bytes.str();
+    archive.write("test_accuracy", archive_scalar(report.test_accuracy));
+    archive.write("final_loss", archive_scalar(report.final_loss));
+    archive.write("train_seconds", archive_scalar(report.seconds));
+    return archive_bytes(archive);
   };
   const ModelSource source = load_or_build_model(cache_dir, name, tag, load, build, progress ? stderr : nullptr);
   out.path = source.path;
