@@ -103,7 +103,7 @@ void check_dit_settings(const SettingValues& settings, const KindCheckContext&) 
   try {
     check_fashion_mnist(k.data_dir);
   } catch (const DataError& e) {
-    throw SettingError("backbone.data_dir", e.what());
+    throw bad("data_dir", e.what());
   }
 }
 

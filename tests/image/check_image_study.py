@@ -225,12 +225,12 @@ def main():
         check(not os.path.exists(os.path.join(tmp, "bad-runs", "bad", "log.h5")), f"{what}: a run started")
 
     refused("missing data", 'backbone.data_dir="/nonexistent/fmnist"',
-            needles=["/nonexistent/fmnist", "dataset-fashion-mnist", "backbone.data_dir", "--set"])
+            needles=["/nonexistent/fmnist", "dataset-fashion-mnist", "--set: backbone.data_dir: Fashion-MNIST: "])
     labels = os.path.join(bad, "train-labels-idx1-ubyte.gz")
     images = os.path.join(bad, "train-images-idx3-ubyte.gz")
     shutil.copy(labels, images)  # a label file where the images belong: wrong magic
     refused("wrong magic", f'backbone.data_dir="{bad}"',
-            needles=[images, "wrong magic number 2049", "dataset-fashion-mnist", "backbone.data_dir"])
+            needles=[images, "wrong magic number 2049", "dataset-fashion-mnist", "backbone.data_dir: Fashion-MNIST: "])
     shutil.copy(os.path.join(DATA, "train-images-idx3-ubyte.gz"), images)
     blob = bytearray(open(images, "rb").read())
     blob[-12] ^= 0x5A  # inside the deflate stream near its end: the headers read fine, the CRC fails
