@@ -533,6 +533,7 @@ void memory_time(FigureWriter& w, std::vector<std::string>& notes) {
 // The gradient-fidelity diagnostic: each row's cosine to the exact gradient against step,
 // over the runs that ran it, at the diagnostic steps only; mean ± std over seeds, the band
 // clipped to [−1, 1] (a cosine's range), points on the line since the steps are sparse.
+// One panel per row on a shared scale: eight overlapping bands would hide each other.
 void fidelity_cos(FigureWriter& w) {
   std::vector<Curve> curves;
   std::vector<std::string> unused;  // every run here has the column
@@ -546,15 +547,18 @@ void fidelity_cos(FigureWriter& w) {
     if (!c.empty() && !c.all_nan()) curves.push_back(std::move(c));
   }
   if (curves.empty()) return;
-  int width = 0;
-  const std::string key = FigureWriter::key_right(titles_of(curves), width);
-  w.render("fidelity_cos",
-           "set title " +
-               gnuplot_quote("Gradient fidelity: cosine to the exact gradient (mean ± std over seeds)" +
-                             scope(w.report())) +
-               "\nset xlabel 'step'\nset ylabel 'fidelity_cos'\nset yrange [-1:1.05]\n" + key +
-               w.band_plot("fidelity_cos", curves, 0, "", {}, /*points=*/true),
-           width);
+  const std::size_t columns = std::min<std::size_t>(4, curves.size());
+  const std::size_t rows = (curves.size() + columns - 1) / columns;
+  std::string body = "set multiplot layout " + std::to_string(rows) + "," + std::to_string(columns) + " title " +
+                     gnuplot_quote("Gradient fidelity: cosine to the exact gradient (mean ± std over seeds)" +
+                                   scope(w.report())) +
+                     "\nset xlabel 'step'\nset ylabel 'fidelity_cos'\nset yrange [-1:1.05]\nset ytics 0.5\n"
+                     "set grid ytics\nunset key\n";
+  for (std::size_t i = 0; i < curves.size(); ++i)
+    body += "set title " + gnuplot_quote(curves[i].title) + "\n" +
+            w.band_plot("fidelity_cos", {curves[i]}, i, "", {i}, /*points=*/true);
+  w.render("fidelity_cos", body + "unset multiplot\n", static_cast<int>(columns) * 320 + 40,
+           static_cast<int>(rows) * 300 + 60);
 }
 
 void write_figures(Report& report, const std::string& figures_dir) {

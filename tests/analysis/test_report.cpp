@@ -622,7 +622,7 @@ TEST_CASE("the gradient-fidelity table and figure, checked against the logs with
   CHECK(lagrange.at("nan_steps") == "1");
   CHECK(contains(r.out, "| 29 (+1 NaN) |"));
   // The figure: the cosine at the diagnostic steps only, its band within [-1, 1].
-  check_png(out + "/figures/fidelity_cos.png", 1000, 600);
+  check_png(out + "/figures/fidelity_cos.png", 3 * 320 + 40, 300 + 60);  // one panel per row, three in a line
   const std::string data = slurp(out + "/figures/data/fidelity_cos_0.dat");
   std::istringstream lines(data);
   std::string line;
