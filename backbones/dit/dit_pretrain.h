@@ -35,7 +35,7 @@ struct DitPretrainConfig {
   std::string describe() const;  // every field, for cache keys and notes
 };
 
-// The measured recipe per DiT size (NOTES: /work/notes/image-components.md):
+// The measured recipe per DiT size (times and results: docs/IMAGES.md, pretrained/README.md):
 // "tiny" (tests, well under a minute), "small" (the CPU default, under an hour on
 // two cores), "base" (a GPU).
 DitPretrainConfig dit_pretrain_recipe(const std::string& size);

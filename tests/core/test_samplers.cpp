@@ -27,7 +27,7 @@ TEST_CASE("uniform and shifted schedules run from 1 to 0 monotonically") {
 }
 
 // The authors' N = 25 training schedules at 512×512 (their sigmas[f] = our t_{25−f},
-// /work/notes/authors-facts.md §6: numpy float32, six decimals): SD3.5-M's static shift 3,
+// computed with their schedulers' formulas in numpy float32, six decimals): SD3.5-M's static shift 3,
 // FLUX.1-dev's dynamic shift (mu = 0.63 from L = 1024 tokens between (256, 0.5) and
 // (4096, 1.15)) and FLUX.2-klein's empirical mu (1.880616 at L = 1024, N = 25).
 TEST_CASE("static, dynamic and empirical shifts reproduce the authors' N = 25 sigma tables") {

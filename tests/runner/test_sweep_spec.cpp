@@ -307,7 +307,7 @@ TEST_CASE("the shipped sweeps are valid") {
   const std::string root = SOURCE_ROOT;
   const std::vector<std::pair<std::string, std::size_t>> expected = {
       {"quick", 16}, {"main", 24}, {"reward_input", 15}, {"lagrange", 21}, {"bridge_beta", 15}, {"active_budget", 30},
-      {"fidelity", 40}, {"image_quick", 16}, {"image_main", 16}};
+      {"fidelity", 40}, {"image_quick", 16}, {"image_main", 16}, {"image_ink", 16}};
   for (const auto& [name, count] : expected) {
     CAPTURE(name);
     const auto runs = resolve_sweep(parse_sweep_file(root + "/sweeps/" + name + ".toml", catalog()), catalog());
