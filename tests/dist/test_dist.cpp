@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "flowbp/distributed.h"
+#include "free_port.h"
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest.h>
@@ -24,10 +25,7 @@ std::string worker() {
   return w;
 }
 
-int free_port() {
-  static int next = 29600 + static_cast<int>(::getpid() % 2000);
-  return next += 7;
-}
+int free_port() { return free_tcp_port(); }
 
 struct Result {
   int status = -1;

@@ -20,6 +20,7 @@
 
 #include "train_fixtures.h"
 // last: see the header
+#include "free_port.h"
 #include "doctest_after_torch.h"
 
 using namespace flowbp;
@@ -29,10 +30,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-int free_port() {
-  static int next = 31000 + static_cast<int>(::getpid() % 3000) * 3;
-  return next += 1;
-}
+int free_port() { return free_tcp_port(); }
 
 bool exists(const std::string& path) {
   struct stat st {};
@@ -245,8 +243,20 @@ TEST_CASE("a rank killed mid-run makes the other exit non-zero with the reason, 
   const std::string args = toy_args("refl", "--set train.steps=1000000 --set train.eval_every=0");
   const Proc rank1 = Proc::start(rank_env(1, 2, port), args + " --out " + dir + "/b", dir + "/rank1.txt");
   const Proc rank0 = Proc::start(rank_env(0, 2, port), args + " --out " + dir + "/a", dir + "/rank0.txt");
+  // A failed REQUIRE below must not leave two ranks training a million steps.
+  struct KillOnExit {
+    std::vector<pid_t> pids;
+    ~KillOnExit() {
+      for (pid_t p : pids)
+        if (::waitpid(p, nullptr, WNOHANG) == 0) {
+          ::kill(p, SIGKILL);
+          ::waitpid(p, nullptr, 0);
+        }
+    }
+  } reaper{{rank0.pid, rank1.pid}};
   const std::string log = dir + "/a/run/log.h5";
-  const auto deadline = Clock::now() + std::chrono::seconds(40);
+  // Generous: under a parallel test suite on two cores the ranks start slowly.
+  const auto deadline = Clock::now() + std::chrono::seconds(120);
   std::int64_t rows = 0;
   while (Clock::now() < deadline && rows < 20) {
     try {
@@ -256,6 +266,8 @@ TEST_CASE("a rank killed mid-run makes the other exit non-zero with the reason, 
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  const std::string early = rows >= 20 ? "" : "rank 0:\n" + rank0.output() + "\nrank 1:\n" + rank1.output();
+  INFO(early);
   REQUIRE(rows >= 20);
   ::kill(rank1.pid, SIGKILL);
   const auto killed_at = Clock::now();
