@@ -33,25 +33,12 @@ struct StepRig {
     state.optimizer = std::make_unique<torch::optim::AdamW>(
         state.model->parameters(), torch::optim::AdamWOptions(exp.train.lr).weight_decay(exp.train.weight_decay));
     state.rng = RngStreams::seeded(exp.train.seed, 0);
+    context = step_context(exp);  // the trainer's own filling, so a new training key reaches the rig too
     context.method = &plugins().get(exp.method);
-    context.params = &exp.method_params;
     context.schedule = &schedule;
     context.latents = backbone.latents;
     context.reward = reward.fn;
     context.conditions = &conditions;
-    context.batch = exp.train.batch;
-    context.guidance = exp.sampling.guidance;
-    context.tau = exp.reward.tau;
-    context.loss_scale = exp.reward.loss_scale;
-    context.max_grad_norm = exp.train.max_grad_norm;
-    context.ema_decay = exp.train.ema_decay;
-    context.lr = exp.train.lr;
-    context.lr_schedule = {exp.train.lr_schedule, exp.train.warmup_steps, exp.train.steps, exp.train.lr_min_ratio};
-    context.ema_fixed = exp.train.ema == "fixed";
-    context.grad_accumulation = exp.train.grad_accumulation;
-    context.cfg_attached = exp.sampling.cfg_attached;
-    context.cfg_grad_compensation = exp.sampling.cfg_grad_compensation;
-    context.diagnostics = exp.diagnostics;
   }
   StepRig(const StepRig&) = delete;
 
