@@ -13,19 +13,11 @@
 #include <unistd.h>
 #include <vector>
 
+#include "flowbp/files.h"  // file_exists(), read_file()
 #include "flowbp/image_dataset.h"
+#include "temp_dir.h"  // temp_dir()
 
 namespace flowbp::testing {
-
-// A fresh directory under $TMPDIR (or /tmp).
-inline std::string temp_dir(const std::string& stem) {
-  const char* base = std::getenv("TMPDIR");
-  std::string pattern = std::string(base ? base : "/tmp") + "/flowbp-" + stem + "-XXXXXX";
-  if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed for " + pattern);
-  return pattern;
-}
-
-inline bool file_exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
 // Class k is a bright horizontal bar of height 4 at rows 2 + 6k (k < 4) or a vertical
 // bar (k ≥ 4) on a dark background, plus noise: learnable in a few dozen steps.
@@ -105,11 +97,6 @@ inline std::string synthetic_idx_dir(std::uint32_t n_train, std::uint32_t n_test
   write_gz(dir + "/t10k-images-idx3-ubyte.gz", idx_images(n_test, 28, 28, pixel_bytes(n_test)));
   write_gz(dir + "/t10k-labels-idx1-ubyte.gz", idx_labels(n_test, label_bytes(n_test)));
   return dir;
-}
-
-inline std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 inline void write_file(const std::string& path, const std::string& bytes) {
