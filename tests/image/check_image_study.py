@@ -107,6 +107,13 @@ def main():
 
     # The models once, before the runs: the tiny DiT pre-trains (seconds), the classifiers
     # come verified from the shipped files (pretrained/) or are trained.
+    # pretrain reads its options like train: each mistake exits 2 with its message, building nothing.
+    for args, needle in [(["--thraeds", "1"], "unknown option --thraeds (did you mean '--threads'?)"),
+                         (["--set", "train.lr=1", "--set", "train.lr=2"], "train.lr is given twice"),
+                         (["--threads", "100000"], "--threads = 100000"),
+                         (["--cache-dir", exp], "exists and is not a directory")]:
+        rc, out = run(exe, "pretrain", exp, "--quiet", *args, env=env)
+        check(rc == 2 and needle in out, f"flowbp pretrain {args}: rc {rc}: {out[-800:]}")
     rc, out = run(exe, "pretrain", exp, "--quiet", env=env)
     check(rc == 0 and "ready in" in out and "cached at" in out, f"flowbp pretrain: rc {rc}: {out}")
     rc, out = run(exe, "pretrain", exp, "--quiet", env=env)
